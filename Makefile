@@ -1,0 +1,74 @@
+# Mood Evidence Atlas — editor and developer commands.  `make help` lists them.
+# Shape follows Pelican's generated Makefile (INPUTDIR/OUTPUTDIR/CONFFILE/PUBLISHCONF).
+
+PYTHON_BOOT ?= python3
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+PELICAN     := $(VENV)/bin/pelican
+
+BASEDIR     := $(CURDIR)
+INPUTDIR    := $(BASEDIR)/content
+OUTPUTDIR   := $(BASEDIR)/output
+CONFFILE    := $(BASEDIR)/pelican.conf.py
+PUBLISHCONF := $(BASEDIR)/pelican.publish.py
+PORT        ?= 8000
+
+PELICANOPTS ?=
+HARVESTOPTS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv build publish serve test check harvest cards bench clean
+
+help: ## Show this help
+	@echo 'Mood Evidence Atlas'
+	@echo
+	@echo 'Usage: make <target> [VAR=value]'
+	@echo
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo 'Variables: PORT=$(PORT)  PELICANOPTS=  HARVESTOPTS= (e.g. HARVESTOPTS="--full --topic tms")'
+	@echo 'Environment: NCBI_API_KEY, NCBI_EMAIL, EUTILS_BASE_URL, CTGOV_BASE_URL (see README.md)'
+
+# The venv is rebuilt when pyproject.toml changes; stamps keep runtime and test installs apart
+# so `make build` never pulls in browser-test packages.
+$(VENV)/.stamp-runtime: pyproject.toml
+	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.stamp-test: $(VENV)/.stamp-runtime pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.stamp-runtime ## Create/refresh the virtualenv (.venv)
+
+build: $(VENV)/.stamp-runtime ## Build the site from committed content into output/ (offline, no keys)
+	$(PELICAN) $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) --fatal errors $(PELICANOPTS)
+	$(PY) -m pagefind --site $(OUTPUTDIR) --glob 'evidence/**/*.html' --silent
+
+publish: $(VENV)/.stamp-runtime ## Build the deployable site (absolute URLs from SITEURL)
+	$(PELICAN) $(INPUTDIR) -o $(OUTPUTDIR) -s $(PUBLISHCONF) --fatal errors $(PELICANOPTS)
+	$(PY) -m pagefind --site $(OUTPUTDIR) --glob 'evidence/**/*.html' --silent
+
+serve: ## Serve output/ at http://localhost:$(PORT) (run `make build` first)
+	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory $(OUTPUTDIR)
+
+test: $(VENV)/.stamp-test ## Run the whole test suite (installs test deps into .venv)
+	$(PY) -m pytest $(PYTESTOPTS)
+
+check: $(VENV)/.stamp-test ## Check editor content (explainer sections, reading ease, links)
+	$(PY) -m harvest check
+
+harvest: $(VENV)/.stamp-runtime ## Live harvest from PubMed + ClinicalTrials.gov (incremental; HARVESTOPTS=--full)
+	$(PY) -m harvest run $(HARVESTOPTS)
+
+cards: $(VENV)/.stamp-runtime ## Rebuild every card from the raw cache, offline
+	$(PY) -m harvest replay data/raw
+
+bench: $(VENV)/.stamp-test ## Run the benchmarks (prints figures; not part of `make test`)
+	$(PY) bench/harvest.py
+	$(PY) bench/build.py
+
+clean: ## Remove output/ and caches
+	rm -rf $(OUTPUTDIR) cache .pytest_cache

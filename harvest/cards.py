@@ -1,0 +1,171 @@
+"""Evidence cards: one Pelican Markdown file per record.
+
+Card layout (the site's only input besides editor pages)::
+
+    Title: <plain one-line title>
+    Date: <YYYY-MM-DD, padded from the record's date/year>
+    Modified: <YYYY-MM-DD from `updated`, when known>
+    Slug: <source>-<PMID or NCT id>
+    Ev_id: "pubmed:38011560"
+    Ev_source: "pubmed"
+    ...                      one `Ev_<field>` line per record field, value as one-line JSON
+    Ev_editor: {...}         only when an editor override applied (see overrides.py)
+
+    <body: the abstract as escaped Markdown, for humans and plain Pelican>
+
+Record fields live under an `Ev_` prefix so no harvested value can land in a name Pelican reserves
+(status, template, save_as, url, lang, category, tags, authors, summary, ...).  Values are JSON on a
+single line: newlines and other line separators inside harvested text are escaped, so a title such as
+"x\\nStatus: draft" can never start a metadata line of its own.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from .errors import CardError
+from .record import FIELDS, ordered, valid_nct, valid_pmid
+
+PREFIX = "Ev_"
+EDITOR_KEY = "Ev_editor"
+
+# JSON leaves these unescaped with ensure_ascii=False, but str.splitlines() and some Markdown
+# readers treat them as line breaks.
+_LINE_BREAKS = {"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_LINE_BREAKS_RE = re.compile("[\u0085\u2028\u2029]")
+_WS_RE = re.compile(r"\s+")
+_MD_SPECIAL_RE = re.compile(r"([\\`*_\[\]{}()#+!|~])")
+
+
+def dump_value(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return _LINE_BREAKS_RE.sub(lambda m: _LINE_BREAKS[m.group()], text)
+
+
+def one_line(text: str | None) -> str:
+    return _WS_RE.sub(" ", text or "").strip()
+
+
+def md_escape(text: str) -> str:
+    """Escape harvested text for a Markdown body: no raw HTML, no links, no emphasis."""
+    return _MD_SPECIAL_RE.sub(r"\\\1", html.escape(one_line(text), quote=False))
+
+
+def card_relpath(record: dict) -> Path:
+    """Path of a record's card relative to content/, after validating its id (untrusted input)."""
+    source = record.get("source")
+    if source == "pubmed":
+        pmid = record.get("pmid")
+        if not valid_pmid(pmid) or record.get("id") != f"pubmed:{pmid}":
+            raise CardError(f"{record.get('id')!r}: invalid PMID {pmid!r}")
+        return Path("evidence", "pubmed", f"{pmid}.md")
+    if source == "ctgov":
+        nct = record.get("nct_id")
+        if not valid_nct(nct) or record.get("id") != f"ctgov:{nct}":
+            raise CardError(f"{record.get('id')!r}: invalid NCT id {nct!r}")
+        return Path("evidence", "ctgov", f"{nct}.md")
+    raise CardError(f"{record.get('id')!r}: unknown source {source!r}")
+
+
+def _pelican_date(value: str | None, year: int | None) -> str | None:
+    if value and re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        return value[:10]
+    if value and re.match(r"^\d{4}-\d{2}$", value):
+        return value + "-01"
+    if value and re.match(r"^\d{4}$", value):
+        return value + "-01-01"
+    if year:
+        return f"{int(year):04d}-01-01"
+    return None
+
+
+def render_card(record: dict, editor: dict | None = None) -> str:
+    """The card's exact text.  Pure: the same record (and editor info) gives the same bytes."""
+    record = ordered(record)
+    rel = card_relpath(record)
+    title = one_line(record["title"]) or f"Untitled record {record['id']}"
+    lines = [f"Title: {title}"]
+    date = _pelican_date(record["date"], record["year"]) or _pelican_date(record["updated"], None)
+    if date:
+        lines.append(f"Date: {date}")
+    modified = _pelican_date(record["updated"], None)
+    if modified:
+        lines.append(f"Modified: {modified}")
+    lines.append(f"Slug: {rel.parent.name}-{rel.stem}")
+    for key in FIELDS:
+        lines.append(f"{PREFIX}{key}: {dump_value(record[key])}")
+    if editor:
+        lines.append(f"{EDITOR_KEY}: {dump_value(editor)}")
+    body = []
+    for section in record["abstract"]:
+        label = one_line(section.get("label"))
+        if label:
+            body.append(f"## {md_escape(label)}")
+        body.append(md_escape(section.get("text") or ""))
+    if not body:
+        body.append("*No abstract is available for this record.*")
+    return "\n".join(lines) + "\n\n" + "\n\n".join(body) + "\n"
+
+
+def parse_card(text: str, name: str = "<card>") -> tuple[dict, dict | None]:
+    """Read a card's text back into (record, editor info).  Inverse of render_card."""
+    head, sep, _body = text.partition("\n\n")
+    if not sep:
+        raise CardError(f"{name}: no blank line after the metadata block")
+    values: dict = {}
+    editor = None
+    for lineno, line in enumerate(head.split("\n"), 1):
+        key, colon, raw = line.partition(": ")
+        if not colon:
+            raise CardError(f"{name}:{lineno}: not a 'Key: value' line")
+        if key == EDITOR_KEY:
+            editor = json.loads(raw)
+        elif key.startswith(PREFIX):
+            field = key[len(PREFIX):]
+            if field not in FIELDS:
+                raise CardError(f"{name}:{lineno}: unknown field {field!r}")
+            try:
+                values[field] = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise CardError(f"{name}:{lineno}: bad JSON for {field}: {exc}") from None
+    missing = [f for f in FIELDS if f not in values]
+    if missing:
+        raise CardError(f"{name}: missing fields {', '.join(missing)}")
+    return ordered(values), editor
+
+
+def read_card(path: Path) -> tuple[dict, dict | None]:
+    return parse_card(Path(path).read_text(encoding="utf-8"), str(path))
+
+
+def write_card(content_dir: Path, record: dict, editor: dict | None = None) -> str:
+    """Write a record's card atomically.  Returns 'new', 'updated' or 'unchanged'.
+
+    An unchanged card is not touched at all (its mtime is kept), so a no-change run writes nothing
+    and Pelican's content cache stays warm.
+    """
+    path = Path(content_dir) / card_relpath(record)
+    data = render_card(record, editor).encode("utf-8")
+    try:
+        old = path.read_bytes()
+    except FileNotFoundError:
+        old = None
+    if old == data:
+        return "unchanged"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return "new" if old is None else "updated"
