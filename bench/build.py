@@ -1,0 +1,224 @@
+"""Build benchmark: the full site vs. stock Pelican on the same synthetic cards.
+
+    .venv/bin/python bench/build.py [N ...]        default: 1000 5000 20000
+
+For each N: writes N synthetic evidence cards (80 % PubMed articles, 20 % trials) with
+harvest.cards.render_card into a temp dir, then in the same run
+
+  full   the site as `make build` makes it: pelican.conf.py with every plugin and the theme, the
+         repository's editor pages, then Pagefind with the Makefile's glob;
+  stock  Pelican with its `simple` theme, no plugins and default settings, on the same cards;
+
+and prints wall time, peak memory (max RSS of each child process, from wait4), pages written,
+Pagefind index size and the ratio full / stock.  A benchmark, not a test: nothing is asserted.
+
+Synthetic cards are clearly never published: every title starts with "SYNTHETIC", PMIDs are in
+9000000001.., NCT ids in NCT99000001.., and everything lives in a temp dir that is removed after
+the run (--keep to look at it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from harvest.cards import write_card  # noqa: E402
+from harvest.record import DESIGNS, empty_record  # noqa: E402
+
+BIN = Path(sys.executable).parent
+PMID_BASE = 9_000_000_000  # real PMIDs are 8 digits; this range is reserved for synthetic cards
+NCT_BASE = 99_000_000  # real NCT ids are NCT0xxxxxxx
+
+TOPICS = {
+    "tms": ("transcranial magnetic stimulation", "rTMS", "theta burst stimulation", "Transcranial Magnetic Stimulation"),
+    "ketamine": ("ketamine", "esketamine", "intranasal esketamine", "Ketamine"),
+    "psilocybin": ("psilocybin", "psilocybin-assisted therapy", "psychedelic", "Psilocybin"),
+    "light-therapy": ("bright light therapy", "light therapy", "chronotherapy", "Phototherapy"),
+    "pgx": ("pharmacogenomic testing", "pharmacogenetic-guided prescribing", "CYP2D6 genotyping", "Pharmacogenomic Testing"),
+}
+CONDITIONS = ("major depressive disorder", "treatment-resistant depression", "bipolar depression",
+              "seasonal affective disorder", "perinatal depression", "suicidal ideation")
+WORDS = ("patients", "participants", "randomized", "sham", "placebo", "response", "remission", "rates",
+         "weeks", "baseline", "scores", "Hamilton", "Montgomery-Asberg", "scale", "significant",
+         "reduction", "adverse", "events", "tolerability", "dose", "sessions", "follow-up", "outcome",
+         "primary", "secondary", "analysis", "cohort", "controlled", "efficacy", "safety", "symptoms",
+         "clinical", "trial", "treatment", "moderate", "severe", "improvement", "compared", "group",
+         "versus", "associated", "evidence", "sustained", "relapse", "maintenance", "augmentation")
+SURNAMES = ("Smith", "Garcia", "Nguyen", "Müller", "Rossi", "Kowalski", "Tanaka", "Okafor", "Silva",
+            "Johansson", "O'Brien", "Dubois", "Cohen", "Patel", "Kim", "van der Berg")
+JOURNALS = ("J Affect Disord", "Brain Stimul", "JAMA Psychiatry", "Am J Psychiatry",
+            "Lancet Psychiatry", "Psychol Med", "Bipolar Disord", "Transl Psychiatry")
+STATUSES = ("RECRUITING", "COMPLETED", "COMPLETED", "ACTIVE_NOT_RECRUITING", "TERMINATED",
+            "WITHDRAWN", "NOT_YET_RECRUITING", "UNKNOWN")
+PHASES = (["PHASE1"], ["PHASE2"], ["PHASE2", "PHASE3"], ["PHASE3"], ["PHASE4"], ["NA"], [])
+
+
+def sentence(rng: random.Random, n: int) -> str:
+    words = [rng.choice(WORDS) for _ in range(n)]
+    return words[0].capitalize() + " " + " ".join(words[1:]) + "."
+
+
+def synthetic_record(i: int, rng: random.Random) -> dict:
+    """One realistic-looking record (about 300 words of abstract), never a real one."""
+    slugs = list(TOPICS)
+    topic = slugs[i % len(slugs)]
+    topics = sorted({topic} | ({rng.choice(slugs)} if rng.random() < 0.1 else set()))
+    name, alt, third, mesh = TOPICS[topic]
+    condition = rng.choice(CONDITIONS)
+    year = rng.randint(2000, 2026)
+    date = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    rec = empty_record()
+    title = f"SYNTHETIC {rng.choice((name, alt, third)).capitalize()} for {condition}: {sentence(rng, 8)[:-1]}"
+    abstract = [
+        {"label": label, "text": " ".join(sentence(rng, rng.randint(12, 20)) for _ in range(4))}
+        for label in ("BACKGROUND", "METHODS", "RESULTS", "CONCLUSIONS")
+    ]
+    for section in abstract:
+        section["html"] = section["text"]
+    is_trial = i % 5 == 4
+    rec.update(title=title, title_html=title, year=year, date=date, abstract=abstract,
+               topics=topics, mesh=[mesh, "Depressive Disorder, Major", "Humans"],
+               keywords=[name, condition], updated=f"{min(year + 1, 2026)}-01-15")
+    if is_trial:
+        nct = f"NCT{NCT_BASE + i:08d}"
+        status = rng.choice(STATUSES)
+        rec.update(id=f"ctgov:{nct}", source="ctgov", nct_id=nct,
+                   design=rng.choice(("rct", "rct", "clinical-trial", "observational")),
+                   conditions=[condition], interventions=[f"Drug: {alt}" if topic == "ketamine" else f"Device: {alt}"],
+                   phases=rng.choice(PHASES), status=status,
+                   why_stopped="Funding ended" if status in ("TERMINATED", "WITHDRAWN") else None,
+                   enrollment=rng.randint(10, 600), has_results=rng.random() < 0.3,
+                   primary_completion_date=f"{min(year + 2, 2027)}-06")
+    else:
+        pmid = str(PMID_BASE + i)
+        rec.update(id=f"pubmed:{pmid}", source="pubmed", pmid=pmid, doi=f"10.99999/synthetic.{i}",
+                   authors=[f"{rng.choice(SURNAMES)} {rng.choice('ABCDEFGHJKLMNPRST')}{rng.choice('ABCDEFGHJK')}"
+                            for _ in range(rng.randint(1, 8))],
+                   journal=rng.choice(JOURNALS), design=rng.choice(DESIGNS),
+                   publication_types=["Journal Article"], retracted=rng.random() < 0.005)
+    return rec
+
+
+def write_cards(content: Path, n: int) -> None:
+    rng = random.Random(n)
+    for i in range(1, n + 1):
+        write_card(content, synthetic_record(i, rng))
+
+
+def run(cmd: list[str], cwd: Path) -> tuple[float, int]:
+    """Run a child; return (wall seconds, peak RSS in MB) of that child alone (wait4)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
+    return wall, usage.ru_maxrss // 1024
+
+
+def count_pages(out: Path) -> int:
+    return sum(1 for _ in out.rglob("*.html"))
+
+
+def dir_size_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6 if path.exists() else 0.0
+
+
+STOCK_CONF = """\
+# Stock Pelican: default settings, the bundled `simple` theme, no plugins.
+import os, pelican
+SITENAME = "Stock bench"
+THEME = os.path.join(os.path.dirname(pelican.__file__), "themes", "simple")
+PLUGINS = []
+LOAD_CONTENT_CACHE = False
+"""
+
+
+def bench(n: int, keep: bool) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix=f"bench-build-{n}-"))
+    try:
+        t0 = time.perf_counter()
+        cards = tmp / "cards"
+        write_cards(cards, n)
+        gen_seconds = time.perf_counter() - t0
+
+        # Full site: the repository's editor pages plus the synthetic cards.
+        content = tmp / "content"
+        shutil.copytree(ROOT / "content", content, ignore=shutil.ignore_patterns("evidence"))
+        (content / "evidence").symlink_to(cards / "evidence", target_is_directory=True)
+        out_full = tmp / "out-full"
+        full_conf = tmp / "full.conf.py"
+        full_conf.write_text(
+            # The real settings, with the content cache kept inside the temp dir.
+            "import importlib.util\n"
+            f"_s = importlib.util.spec_from_file_location('_conf', {str(ROOT / 'pelican.conf.py')!r})\n"
+            "_m = importlib.util.module_from_spec(_s); _s.loader.exec_module(_m)\n"
+            "globals().update({k: v for k, v in vars(_m).items() if k.isupper()})\n"
+            f"CACHE_PATH = {str(tmp / 'cache')!r}\n"
+        )
+        full_wall, full_mem = run([str(BIN / "pelican"), str(content), "-o", str(out_full), "-s",
+                                   str(full_conf), "--fatal", "errors"], ROOT)
+        pages_full = count_pages(out_full)
+        pf_wall, pf_mem = run([str(BIN / "python"), "-m", "pagefind", "--site", str(out_full), "--glob",
+                               "evidence/**/*.html", "--silent"], ROOT)
+        pf_size = dir_size_mb(out_full / "pagefind")
+
+        # Stock Pelican on the same cards.
+        stock_content = tmp / "stock-content"
+        stock_content.mkdir()
+        (stock_content / "evidence").symlink_to(cards / "evidence", target_is_directory=True)
+        stock_conf = tmp / "stock.conf.py"
+        stock_conf.write_text(STOCK_CONF + f"CACHE_PATH = {str(tmp / 'stock-cache')!r}\n")
+        out_stock = tmp / "out-stock"
+        stock_wall, stock_mem = run([str(BIN / "pelican"), str(stock_content), "-o", str(out_stock), "-s",
+                                     str(stock_conf)], tmp)
+        pages_stock = count_pages(out_stock)
+        return {
+            "n": n, "gen": gen_seconds,
+            "full": full_wall, "full_mem": full_mem, "pages_full": pages_full,
+            "pagefind": pf_wall, "pagefind_mem": pf_mem, "pagefind_mb": pf_size,
+            "stock": stock_wall, "stock_mem": stock_mem, "pages_stock": pages_stock,
+        }
+    finally:
+        if keep:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[1000, 5000, 20000])
+    parser.add_argument("--keep", action="store_true", help="keep the temp dirs")
+    args = parser.parse_args(argv)
+    head = (f"{'cards':>6} | {'full pelican':>12} {'+pagefind':>10} {'= site':>8} | {'stock':>7} | "
+            f"{'ratio pel':>9} {'ratio site':>10} | {'peak MB full/pf/stock':>21} | "
+            f"{'pages full/stock':>16} | {'index MB':>8}")
+    print(head)
+    print("-" * len(head))
+    for n in args.sizes:
+        r = bench(n, args.keep)
+        site = r["full"] + r["pagefind"]
+        print(f"{n:>6} | {r['full']:>11.1f}s {r['pagefind']:>9.1f}s {site:>7.1f}s | {r['stock']:>6.1f}s | "
+              f"{r['full'] / r['stock']:>9.2f} {site / r['stock']:>10.2f} | "
+              f"{r['full_mem']:>7}/{r['pagefind_mem']}/{r['stock_mem']:<6} | "
+              f"{r['pages_full']:>7}/{r['pages_stock']:<8} | {r['pagefind_mb']:>8.1f}", flush=True)
+    print("full = pelican.conf.py + all plugins + theme (then Pagefind, Makefile glob); "
+          "stock = Pelican simple theme, no plugins, default settings; ratios = full / stock.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,65 @@
+"""ClinicalTrials.gov API v2 `GET /studies`, page by page.  Fetch only.
+
+Follows the OpenAPI spec (../shared/real-api/ctgov-openapi/openapi-spec.yaml, v2.0.5): pageSize is
+coerced down to 1,000, so we ask for 1,000; `totalCount` is only returned on the first page and only
+with countTotal=true; every later page must repeat the first page's parameters (we repeat them exactly,
+minus countTotal) plus `pageToken`; the last page has no `nextPageToken`.  A 400 reply carries the API's
+own error text (text/plain), which ends the topic (CTGovError raised by the client).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Iterator
+
+from .errors import CTGovError, ParseError
+from .http import Client
+from .pubmed_fetch import RawResponse
+
+PAGE_SIZE = 1000  # the API's maximum
+
+
+def incremental_filter(since: dt.date) -> str:
+    return f"AREA[LastUpdatePostDate]RANGE[{since.isoformat()},MAX]"
+
+
+def study_params(query: dict, since: dt.date | None = None) -> dict:
+    """The topic's query.* (and filter.*) parameters, plus the incremental date filter."""
+    params = {str(k): str(v) for k, v in sorted(query.items())}
+    if since is not None:
+        extra = incremental_filter(since)
+        existing = params.get("filter.advanced")
+        params["filter.advanced"] = f"({existing}) AND {extra}" if existing else extra
+    return params
+
+
+def fetch_ctgov(client: Client, query: dict, label: str, *, since: dt.date | None = None,
+                page_size: int = PAGE_SIZE) -> Iterator[RawResponse]:
+    """Every study matching the topic's query (updated on/after `since`, when given), as raw pages."""
+    base = study_params(query, since)
+    base["format"] = "json"
+    base["pageSize"] = str(max(1, min(page_size, PAGE_SIZE)))
+    params = dict(base, countTotal="true")
+    seen_tokens: set[str] = set()
+    total = None
+    page = 1
+    while True:
+        body = client.request("studies", params, label).body
+        try:
+            doc = json.loads(body)
+        except ValueError as exc:
+            raise ParseError(f"{label}: ClinicalTrials.gov page {page} is not valid JSON ({exc})") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("studies"), list):
+            raise ParseError(f"{label}: ClinicalTrials.gov page {page} has no 'studies' list")
+        if page == 1 and isinstance(doc.get("totalCount"), int):
+            total = doc["totalCount"]
+        yield RawResponse("studies", body, total)
+        token = doc.get("nextPageToken")
+        if not token:
+            return
+        if not isinstance(token, str) or token in seen_tokens:
+            raise CTGovError(f"{label}: ClinicalTrials.gov repeated page token {str(token)[:40]!r} on page {page}")
+        seen_tokens.add(token)
+        params = dict(base, pageToken=token)
+        page += 1

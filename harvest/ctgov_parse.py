@@ -1,0 +1,202 @@
+"""ClinicalTrials.gov API v2 JSON → normalized records.
+
+Accepts what the API and the website serve: a ``/studies`` page (``{"studies": [...],
+"nextPageToken": ..., "totalCount": ...}``), a single study (``/studies/{nctId}``) or a JSON array of
+studies (the website's "Download → JSON").  Pure: bytes in, records out.
+
+Choices worth knowing (the Methods page quotes them):
+
+* ``design``: interventional + randomized allocation → "rct"; any other interventional study →
+  "clinical-trial"; observational → "observational"; expanded access (treatment outside a trial) →
+  "other".
+* ``year``/``date``: the study start date as registered (actual or anticipated), else the date it
+  was first posted.  ``updated`` is the last-update-posted date.
+* ``abstract`` is the brief summary only: the detailed description is long, and the eligibility
+  criteria are never read at all — their exclusion lists name treatments a trial is *not* about.
+* ``mesh`` is the MeSH terms NLM derived from the conditions and interventions
+  (``derivedSection`` condition/intervention browse ``meshes``), not their ancestors, which would make
+  every depression trial also a "Behavior and Behavior Mechanisms" trial.
+* ``linked_pmids`` are the PubMed ids of every reference the sponsor listed (background, results,
+  derived), in the order given.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from .errors import ParseError
+from .record import ordered, valid_nct, valid_pmid
+from .sanitize import collapse, text_html
+
+
+@dataclass
+class CtgovPage:
+    records: list[dict] = field(default_factory=list)
+    next_page_token: str | None = None
+    total_count: int | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def parse_ctgov(data: bytes, name: str) -> CtgovPage:
+    """Parse one ClinicalTrials.gov JSON document.  Raises ParseError on malformed JSON or shape."""
+    try:
+        doc = json.loads(data)
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"{name}: not UTF-8 JSON: {exc.reason} at byte {exc.start}") from None
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"{name}: malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except (ValueError, RecursionError) as exc:
+        raise ParseError(f"{name}: malformed JSON: {collapse(str(exc))[:200]}") from None
+    page = CtgovPage()
+    if isinstance(doc, list):
+        studies = doc
+    elif isinstance(doc, dict) and "studies" in doc:
+        studies = doc["studies"]
+        if not isinstance(studies, list):
+            raise ParseError(f"{name}: 'studies' is not a list")
+        token = doc.get("nextPageToken")
+        if token is not None and not isinstance(token, str):
+            raise ParseError(f"{name}: 'nextPageToken' is not a string")
+        page.next_page_token = token or None
+        total = doc.get("totalCount")
+        if total is not None and (not isinstance(total, int) or isinstance(total, bool)):
+            raise ParseError(f"{name}: 'totalCount' is not an integer")
+        page.total_count = total
+    elif isinstance(doc, dict) and "protocolSection" in doc:
+        studies = [doc]
+    else:
+        raise ParseError(
+            f"{name}: not a ClinicalTrials.gov study, study list or /studies page "
+            f"(top level is a JSON {type(doc).__name__})"
+        )
+    for position, study in enumerate(studies, 1):
+        nct = _nct_of(study)
+        try:
+            if not isinstance(study, dict) or not isinstance(study.get("protocolSection"), dict):
+                raise ValueError("no protocolSection")
+            if not valid_nct(nct):
+                raise ValueError(f"invalid NCT id {nct!r}")
+            page.records.append(_record(study, nct))
+        except Exception as exc:  # one bad study must not sink the page
+            who = nct if isinstance(nct, str) and nct else f"study {position}"
+            page.errors.append(f"{name}: {collapse(who)[:40]}: skipped: {collapse(str(exc))[:200]}")
+    return page
+
+
+def _nct_of(study) -> str | None:
+    try:
+        value = study["protocolSection"]["identificationModule"]["nctId"]
+    except (KeyError, TypeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _module(section: dict, key: str) -> dict:
+    value = section.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value) -> str | None:
+    return collapse(value) or None if isinstance(value, str) else None
+
+
+def _strings(values) -> list[str]:
+    out: list[str] = []
+    if not isinstance(values, list):
+        return out
+    for v in values:
+        s = _str(v)
+        if s and s not in out:
+            out.append(s)
+    return out
+
+
+def _date(struct) -> str | None:
+    if isinstance(struct, dict):
+        value = _str(struct.get("date"))
+        if value and len(value) in (4, 7, 10) and value[:4].isdigit():
+            return value
+    return None
+
+
+def _design(design_module: dict) -> str:
+    study_type = design_module.get("studyType")
+    if study_type == "INTERVENTIONAL":
+        allocation = _module(design_module, "designInfo").get("allocation")
+        return "rct" if allocation == "RANDOMIZED" else "clinical-trial"
+    if study_type == "OBSERVATIONAL":
+        return "observational"
+    return "other"
+
+
+def _record(study: dict, nct: str) -> dict:
+    ps = study["protocolSection"]
+    ident = _module(ps, "identificationModule")
+    status = _module(ps, "statusModule")
+    desc = _module(ps, "descriptionModule")
+    conds = _module(ps, "conditionsModule")
+    design = _module(ps, "designModule")
+    arms = _module(ps, "armsInterventionsModule")
+    refs = _module(ps, "referencesModule")
+    derived = study.get("derivedSection") if isinstance(study.get("derivedSection"), dict) else {}
+
+    title, title_html = text_html(_str(ident.get("briefTitle")) or _str(ident.get("officialTitle")))
+    summary, summary_html = text_html(_str(desc.get("briefSummary")))
+    abstract = [{"label": None, "text": summary, "html": summary_html}] if summary else []
+
+    date = _date(status.get("startDateStruct")) or _date(status.get("studyFirstPostDateStruct"))
+
+    interventions = []
+    for item in arms.get("interventions") or []:
+        if isinstance(item, dict):
+            n = _str(item.get("name"))
+            if n and n not in interventions:
+                interventions.append(n)
+
+    mesh = []
+    for key in ("conditionBrowseModule", "interventionBrowseModule"):
+        for m in _module(derived, key).get("meshes") or []:
+            term = _str(m.get("term")) if isinstance(m, dict) else None
+            if term and term not in mesh:
+                mesh.append(term)
+
+    enrollment = _module(design, "enrollmentInfo").get("count")
+    if isinstance(enrollment, bool) or not isinstance(enrollment, int):
+        enrollment = None
+
+    pmids = []
+    for ref in refs.get("references") or []:
+        pmid = _str(ref.get("pmid")) if isinstance(ref, dict) else None
+        if valid_pmid(pmid) and pmid not in pmids:
+            pmids.append(pmid)
+
+    has_results = study.get("hasResults")
+    return ordered(
+        {
+            "id": f"ctgov:{nct}",
+            "source": "ctgov",
+            "nct_id": nct,
+            "title": title or None,
+            "title_html": title_html or None,
+            "authors": [],
+            "year": int(date[:4]) if date else None,
+            "date": date,
+            "design": _design(design),
+            "mesh": mesh,
+            "keywords": _strings(conds.get("keywords")),
+            "abstract": abstract,
+            "conditions": _strings(conds.get("conditions")),
+            "interventions": interventions,
+            "phases": _strings(design.get("phases")),
+            "status": _str(status.get("overallStatus")),
+            "why_stopped": _str(status.get("whyStopped")),
+            "enrollment": enrollment,
+            "has_results": has_results if isinstance(has_results, bool) else None,
+            "primary_completion_date": _date(status.get("primaryCompletionDateStruct")),
+            "linked_pmids": pmids,
+            "retracted": False,
+            "topics": [],
+            "updated": _date(status.get("lastUpdatePostDateStruct")),
+        }
+    )

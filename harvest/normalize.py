@@ -1,0 +1,113 @@
+"""`python -m harvest normalize PATH...`: raw response files → normalized records as JSON lines.
+
+Reads PubMed XML (efetch ``PubmedArticleSet`` or baseline ``MedlineCitationSet``) and
+ClinicalTrials.gov v2 JSON (a /studies page, one study, or an array of studies), gzipped or not,
+and prints one JSON object per article or study.  A file that cannot be read gets one line on stderr
+naming it and the problem; the other files are still processed and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import zlib
+from pathlib import Path
+
+from .classify import classify
+from .ctgov_parse import parse_ctgov
+from .errors import ConfigError, ParseError
+from .pubmed_parse import parse_pubmed
+from .record import ordered
+from .topics import load_topics
+
+GZIP_MAGIC = b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"
+
+
+def decompress(data: bytes, name: str) -> bytes:
+    """Undo gzip (detected by its magic bytes, not the file name)."""
+    if data[:2] != GZIP_MAGIC:
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ParseError(f"{name}: broken gzip data: {exc}") from None
+
+
+def sniff(data: bytes) -> str:
+    """'pubmed' for XML, 'ctgov' for JSON, by the first significant byte."""
+    head = data[:64].lstrip(_BOM).lstrip()
+    if head.startswith(b"<"):
+        return "pubmed"
+    if head[:1] in (b"{", b"["):
+        return "ctgov"
+    return "unknown"
+
+
+def parse_bytes(data: bytes, name: str):
+    """(records without topics, errors, books skipped) for one raw file's bytes."""
+    data = decompress(data, name)
+    kind = sniff(data)
+    if kind == "pubmed":
+        batch = parse_pubmed(data, name)
+        return batch.records, batch.errors, batch.books_skipped
+    if kind == "ctgov":
+        page = parse_ctgov(data, name)
+        return page.records, page.errors, 0
+    if not data.strip():
+        raise ParseError(f"{name}: empty file")
+    raise ParseError(f"{name}: neither PubMed XML nor ClinicalTrials.gov JSON")
+
+
+def normalize_bytes(data: bytes, name: str, topics=None) -> list[dict]:
+    """Records of one raw file, each with its `topics` filled by the classifier.
+
+    Records the parser had to skip are dropped here; callers that must report them use
+    parse_bytes(), which also returns the per-record error lines.
+    """
+    if topics is None:
+        topics = load_topics()
+    records, _errors, _books = parse_bytes(data, name)
+    for record in records:
+        record["topics"] = classify(record, topics)
+    return [ordered(r) for r in records]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m harvest normalize",
+        description="Print one normalized record (JSON) per line for raw PubMed / ClinicalTrials.gov files.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="raw response file (.xml, .json, gzipped or not)")
+    parser.add_argument("--topics", metavar="TOML", help="topics file (default: harvest/topics.toml)")
+    args = parser.parse_args(argv)
+    try:
+        topics = load_topics(args.topics)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    failed = False
+    out = sys.stdout
+    for path in args.paths:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            print(f"error: {path}: cannot read: {exc.strerror}", file=sys.stderr)
+            failed = True
+            continue
+        try:
+            records, errors, _books = parse_bytes(data, path)
+        except ParseError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed = True
+            continue
+        for line in errors:
+            print(f"error: {line}", file=sys.stderr)
+            failed = True
+        for record in records:
+            record["topics"] = classify(record, topics)
+            out.write(json.dumps(ordered(record), ensure_ascii=False) + "\n")
+    out.flush()
+    return 1 if failed else 0

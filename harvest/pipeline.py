@@ -1,0 +1,309 @@
+"""`python -m harvest run`: fetch → raw cache → parse → classify → overrides → cards → report.
+
+    python -m harvest run [--full] [--topic SLUG ...] [--batch-size N] [--content DIR] [--data DIR]
+
+Per topic, both sources are fetched completely and their records staged in memory (their raw replies
+staged under data/raw/.staging/).  Only when the whole topic succeeded are its replies committed to the
+raw cache and its cards written, so a topic that fails half-way (timeout after retries, NCBI error,
+truncated reply) changes no card and no cache file; the other topics still run, and the exit status is
+1 when any topic failed.  Records are classified against *all* topics, so a record gets the same topics
+whichever query returned it; a record returned by several topic queries is written once; a record that
+matches no topic gets no card.  `harvest replay` runs the same parse/classify/override/card code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+from .cards import read_card, write_card, card_relpath
+from .ctgov_fetch import fetch_ctgov, study_params
+from .errors import CardError, HarvestError, ParseError
+from .http import Client, Settings, install_redaction, redact
+from .progress import Progress, summary_table
+from .pubmed_fetch import DEFAULT_BATCH, fetch_pubmed
+from .rawcache import RawCache
+from .report import RunReport, new_run_id, source_entry, utc_now
+from .state import State
+
+LOG = logging.getLogger("harvest")
+SOURCES = ("pubmed", "ctgov")
+RECORD_KINDS = {"efetch": "pubmed", "studies": "ctgov"}
+
+
+# --- shared with replay ------------------------------------------------------------------------------
+
+def setup_logging(interactive: bool) -> logging.Handler:
+    """stderr logging for the CLI; redaction on every logger the HTTP stack uses and on the handler."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("harvest: %(levelname)s: %(message)s"))
+    logger = logging.getLogger("harvest")
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if interactive else logging.INFO)
+    logger.propagate = False
+    install_redaction(handler)
+    return handler
+
+
+def parse_response(source: str, body: bytes, name: str):
+    """(records, books_skipped, errors) of one record-bearing reply; ParseError if it is unreadable."""
+    if source == "pubmed":
+        from .pubmed_parse import parse_pubmed
+
+        batch = parse_pubmed(body, name)
+        return batch.records, batch.books_skipped, batch.errors
+    from .ctgov_parse import parse_ctgov
+
+    page = parse_ctgov(body, name)
+    return page.records, 0, page.errors
+
+
+def newer(candidate: dict, current: dict | None) -> bool:
+    """Latest revision wins: a later (or equal, arriving later) `updated` date replaces the record."""
+    if current is None:
+        return True
+    return (candidate.get("updated") or "") >= (current.get("updated") or "")
+
+
+class CardWriter:
+    """Classifies, applies editor overrides and writes cards; remembers what each id became."""
+
+    def __init__(self, content_dir: Path, topics: list, overrides, report: RunReport):
+        self.content_dir = Path(content_dir)
+        self.topics = topics
+        self.overrides = overrides
+        self.report = report
+        self.done: dict[str, tuple[str | None, str, list[str]]] = {}  # id -> (updated, outcome, topics)
+
+    def write(self, record: dict) -> tuple[str, list[str]]:
+        """Returns (outcome, topics): outcome 'new'|'updated'|'unchanged'|'off_topic'|'error'."""
+        from .classify import classify
+        from .overrides import apply_overrides
+
+        rid = record["id"]
+        seen = self.done.get(rid)
+        if seen is not None and (record.get("updated") or "") <= (seen[0] or ""):
+            return seen[1], seen[2]
+        topics = list(classify(record, self.topics))
+        record = dict(record, topics=topics)
+        totals = self.report.totals
+        if seen is None:
+            totals["records"] += 1
+        if not topics:
+            outcome = "off_topic"
+        else:
+            try:
+                final, editor = apply_overrides(record, self.overrides)
+                old = self._old(final)
+                outcome = write_card(self.content_dir, final, editor)
+            except CardError as exc:
+                LOG.error("%s", exc)
+                totals["errors"] += 1
+                outcome = "error"
+            else:
+                self._changes(final, old, outcome)
+        if seen is not None and seen[1] in totals:
+            totals[seen[1]] -= 1
+        if outcome in totals:
+            totals[outcome] += 1
+        self.done[rid] = (record.get("updated"), outcome, topics)
+        return outcome, topics
+
+    def _old(self, record: dict) -> dict | None:
+        path = self.content_dir / card_relpath(record)
+        if not path.exists():
+            return None
+        try:
+            return read_card(path)[0]
+        except (CardError, ValueError, UnicodeDecodeError):
+            return None
+
+    def _changes(self, record: dict, old: dict | None, outcome: str) -> None:
+        changes = self.report.changes
+        rid = record["id"]
+        if outcome == "new":
+            changes["new"].append(rid)
+        elif outcome == "updated":
+            changes["updated"].append(rid)
+        if outcome in ("new", "updated") and record.get("retracted") and not (old or {}).get("retracted"):
+            changes["new_retractions"].append(rid)
+        if old is not None and record.get("source") == "ctgov" and old.get("status") != record.get("status"):
+            changes["status_changes"].append({"id": rid, "from": old.get("status"), "to": record.get("status")})
+
+
+def load_config(content_dir: Path):
+    from .overrides import load_overrides
+    from .topics import load_topics
+
+    topics = load_topics()
+    overrides = load_overrides(Path(content_dir) / "overrides.toml")
+    return topics, overrides
+
+
+# --- run ---------------------------------------------------------------------------------------------
+
+class Harvest:
+    def __init__(self, args, topics, overrides, settings: Settings, progress: Progress):
+        self.args = args
+        self.all_topics = topics
+        self.content_dir = Path(args.content)
+        self.data_dir = Path(args.data)
+        self.settings = settings
+        self.progress = progress
+        self.started = utc_now()
+        self.run_id, self.started = new_run_id(self.started, self.data_dir / "runs")
+        self.today = self.started.date()
+        self.report = RunReport(self.run_id, "full" if args.full else "incremental", self.started)
+        self.state = State(self.data_dir / "state.json")
+        self.cache = RawCache(self.data_dir / "raw", self.run_id)
+        self.writer = CardWriter(self.content_dir, topics, overrides, self.report)
+        self.clients = {source: Client(source, settings) for source in SOURCES}
+
+    def close(self):
+        for client in self.clients.values():
+            client.close()
+
+    def run(self, selected: list) -> dict:
+        for topic in selected:
+            self.harvest_topic(topic)
+        self.state.save()
+        doc = self.report.write(self.data_dir)
+        return doc
+
+    def _fetch(self, topic, source: str, since):
+        client = self.clients[source]
+        if source == "pubmed":
+            return fetch_pubmed(client, topic.pubmed_query, topic.slug, since=since,
+                                batch=self.args.batch_size, today=self.today)
+        return fetch_ctgov(client, topic.ctgov, topic.slug, since=since)
+
+    def harvest_topic(self, topic) -> bool:
+        entry = self.report.topic(topic.slug, topic.name)
+        staged: dict[str, dict[str, dict]] = {}
+        caches = []
+        failed = None
+        for source in SOURCES:
+            since = None if self.args.full else self.state.since(topic.slug, source)
+            query = topic.pubmed_query if source == "pubmed" else dict(sorted((topic.ctgov or {}).items()))
+            src = entry["sources"][source] = source_entry(query, since)
+            if failed:
+                src["error"] = f"{topic.slug}: {source} not fetched because {failed} failed"
+                continue
+            if source == "ctgov" and not topic.ctgov or source == "pubmed" and not topic.pubmed_query:
+                continue  # topic has no query for this source
+            cache = self.cache.topic(source, topic.slug)
+            caches.append(cache)
+            records = staged[source] = {}
+            client = self.clients[source]
+            before, clock = client.requests, time.monotonic()
+            task = self.progress.task(topic.slug, source)
+            try:
+                for raw in self._fetch(topic, source, since):
+                    cache.add(raw.kind, raw.body)
+                    if raw.kind not in RECORD_KINDS:
+                        task.advance(0, raw.total)
+                        continue
+                    name = f"{topic.slug} {source} {raw.kind} #{cache.seq}"
+                    found, books, errors = parse_response(source, raw.body, name)
+                    self.report.totals["books_skipped"] += books
+                    for line in errors:
+                        LOG.warning("%s", line)
+                    self.report.totals["errors"] += len(errors)
+                    for record in found:
+                        if newer(record, records.get(record["id"])):
+                            records[record["id"]] = record
+                    task.advance(len(found) + books + len(errors), raw.total)
+            except HarvestError as exc:
+                failed = source
+                src["error"] = redact(str(exc))
+                self.report.totals["errors"] += 1
+                LOG.error("%s", src["error"])
+                task.close("FAILED")
+            else:
+                task.close(f"{len(records)} records")
+            finally:
+                src["requests"] = client.requests - before
+                src["seconds"] = round(time.monotonic() - clock, 2)
+                src["found"] = len(records)
+        if failed:
+            for cache in caches:
+                cache.discard()
+            LOG.error("%s: topic failed; its cards and raw cache were left unchanged", topic.slug)
+            return False
+        for cache in caches:
+            cache.commit()
+        for source, records in staged.items():
+            src = entry["sources"][source]
+            for rid in sorted(records):
+                outcome, topics = self.writer.write(records[rid])
+                if outcome == "error":
+                    continue
+                if topic.slug in topics and outcome != "off_topic":
+                    src[outcome] += 1
+                else:
+                    src["off_topic"] += 1
+            self.state.mark(topic.slug, source, self.today)
+        return True
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m harvest run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--full", action="store_true", help="refetch everything (ignore data/state.json)")
+    parser.add_argument("--topic", action="append", metavar="SLUG", default=[],
+                        help="harvest only this topic (repeatable; default: all)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, metavar="N",
+                        help=f"PubMed records per efetch request (default {DEFAULT_BATCH}, max 10000)")
+    parser.add_argument("--content", default="content", metavar="DIR", help="content directory (default content)")
+    parser.add_argument("--data", default="data", metavar="DIR", help="data directory (default data)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    progress = Progress()
+    setup_logging(progress.interactive)
+    if not 1 <= args.batch_size <= 10_000:
+        LOG.error("--batch-size must be between 1 and 10000")
+        return 2
+    try:
+        settings = Settings.from_env()
+        topics, overrides = load_config(Path(args.content))
+    except HarvestError as exc:
+        LOG.error("%s", redact(str(exc)))
+        return 2
+    by_slug = {t.slug: t for t in topics}
+    unknown = [s for s in args.topic if s not in by_slug]
+    if unknown:
+        LOG.error("unknown topic %s (known: %s)", ", ".join(unknown), ", ".join(by_slug))
+        return 2
+    selected = [by_slug[s] for s in dict.fromkeys(args.topic)] if args.topic else topics
+    try:
+        harvest = Harvest(args, topics, overrides, settings, progress)
+    except HarvestError as exc:
+        LOG.error("%s", redact(str(exc)))
+        return 2
+    redirect = nullcontext()
+    if progress.interactive:
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        redirect = logging_redirect_tqdm(loggers=[LOG])
+    try:
+        with redirect:
+            doc = harvest.run(selected)
+    finally:
+        harvest.close()
+    print(summary_table(doc), file=sys.stderr)
+    if not doc["ok"]:
+        failed = [t["slug"] for t in doc["topics"] if any(s["error"] for s in t["sources"].values())]
+        LOG.error("run %s: %d topic(s) failed: %s", doc["run_id"], len(failed), ", ".join(failed))
+        return 1
+    LOG.info("run %s: ok (%d new, %d updated, %d unchanged cards)", doc["run_id"],
+             doc["totals"]["new"], doc["totals"]["updated"], doc["totals"]["unchanged"])
+    return 0

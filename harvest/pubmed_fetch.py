@@ -1,0 +1,157 @@
+"""PubMed over NCBI E-utilities: esearch on the history server, then efetch in batches.  Fetch only.
+
+The generators yield `RawResponse`s (the reply bytes, untouched) so that the caller can keep them in the
+raw cache and hand them to the pure parser; nothing here interprets an article.
+
+- esearch runs with usehistory=y and retmax=0: the ids stay on NCBI's history server and efetch pages
+  through them by WebEnv/query_key, so a topic costs 1 + ceil(hits / batch) requests.
+- ESearch/EFetch cannot reach past the 10,000th record of a query, so a query with more hits is split
+  into date ranges (mindate/maxdate on the Entrez date, or on the modification date for incremental
+  runs) by bisection until every range holds at most 10,000.
+- NCBI sometimes answers 200 with an error inside: a JSON {"error": ...} (rate limit), an <ERROR>
+  element, or an esearch ErrorList.  Those become NCBIError naming the topic and NCBI's text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from typing import Iterator, NamedTuple
+
+from .errors import NCBIError
+from .http import Client, one_line
+
+DEFAULT_BATCH = 500
+MAX_RETRIEVABLE = 10_000  # ESearch/EFetch cannot page past this for PubMed
+MAX_BATCH = 10_000  # EFetch retmax ceiling
+EARLIEST = dt.date(1800, 1, 1)  # before any Entrez/modification date
+
+_ERROR_RE = re.compile(rb"<ERROR>\s*([^<]*?)\s*</ERROR>", re.IGNORECASE)
+
+
+class RawResponse(NamedTuple):
+    """One accepted reply: kind ('esearch', 'efetch', 'studies'), the body bytes, and, for replies that
+    announce it, the total number of records the query matches (used for progress only)."""
+
+    kind: str
+    body: bytes
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    count: int
+    webenv: str | None
+    query_key: str | None
+
+
+def check_ncbi_body(body: bytes, label: str, what: str) -> None:
+    """Raise NCBIError when a 200 reply carries NCBI's error instead of data."""
+    head = body[:2048].lstrip()
+    if head.startswith(b"{"):
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict) and doc.get("error"):
+            raise NCBIError(f"{label}: NCBI error from {what}: {one_line(str(doc['error']))}")
+    match = _ERROR_RE.search(body)
+    if match and match.group(1).strip():
+        text = match.group(1).decode("utf-8", "replace")
+        raise NCBIError(f"{label}: NCBI error from {what}: {one_line(text)}")
+
+
+def parse_esearch(body: bytes, label: str) -> SearchResult:
+    """Count/WebEnv/QueryKey of an esearch XML reply; ErrorList entries are errors."""
+    check_ncbi_body(body, label, "esearch")
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise NCBIError(f"{label}: esearch reply is not valid XML ({exc})") from None
+    if root.tag != "eSearchResult":
+        raise NCBIError(f"{label}: esearch reply has unexpected root <{root.tag}>")
+    errors = root.find("ErrorList")
+    if errors is not None and len(errors):
+        text = "; ".join(f"{child.tag}: {(child.text or '').strip()}" for child in errors)
+        raise NCBIError(f"{label}: NCBI error from esearch: {one_line(text)}")
+    try:
+        count = int((root.findtext("Count") or "").strip())
+    except ValueError:
+        raise NCBIError(f"{label}: esearch reply has no Count") from None
+    webenv = (root.findtext("WebEnv") or "").strip() or None
+    query_key = (root.findtext("QueryKey") or "").strip() or None
+    if count and not (webenv and query_key):
+        raise NCBIError(f"{label}: esearch found {count} records but returned no WebEnv/QueryKey")
+    return SearchResult(count, webenv, query_key)
+
+
+def _ncbi_date(day: dt.date) -> str:
+    return day.strftime("%Y/%m/%d")
+
+
+def esearch(client: Client, term: str, label: str, *, datetype: str | None = None,
+            mindate: dt.date | None = None, maxdate: dt.date | None = None) -> tuple[SearchResult, bytes]:
+    params = {"db": "pubmed", "term": term, "usehistory": "y", "retmax": "0", "retmode": "xml"}
+    if mindate or maxdate:
+        params.update(datetype=datetype or "edat", mindate=_ncbi_date(mindate or EARLIEST),
+                      maxdate=_ncbi_date(maxdate or dt.date.today()))
+    body = client.request("esearch.fcgi", params, label).body
+    return parse_esearch(body, label), body
+
+
+def efetch_history(client: Client, result: SearchResult, label: str, batch: int = DEFAULT_BATCH) -> Iterator[RawResponse]:
+    """efetch every record of one (≤ 10,000) search from the history server, `batch` per request."""
+    batch = max(1, min(batch, MAX_BATCH))
+    for start in range(0, min(result.count, MAX_RETRIEVABLE), batch):
+        params = {"db": "pubmed", "query_key": result.query_key, "WebEnv": result.webenv,
+                  "retstart": str(start), "retmax": str(batch), "retmode": "xml"}
+        body = client.request("efetch.fcgi", params, label).body
+        check_ncbi_body(body, label, f"efetch (records {start + 1}-{min(start + batch, result.count)})")
+        yield RawResponse("efetch", body, result.count)
+
+
+def efetch_ids(client: Client, ids: list[str], label: str, batch: int = DEFAULT_BATCH) -> Iterator[RawResponse]:
+    """efetch explicit PMIDs (POST when the list is long, as NCBI asks)."""
+    batch = max(1, min(batch, MAX_BATCH))
+    for start in range(0, len(ids), batch):
+        chunk = ids[start:start + batch]
+        params = {"db": "pubmed", "id": ",".join(chunk), "retmode": "xml"}
+        body = client.request("efetch.fcgi", params, label).body
+        check_ncbi_body(body, label, "efetch")
+        yield RawResponse("efetch", body, len(ids))
+
+
+def fetch_pubmed(client: Client, term: str, label: str, *, since: dt.date | None = None,
+                 batch: int = DEFAULT_BATCH, today: dt.date | None = None) -> Iterator[RawResponse]:
+    """Every PubMed record matching `term` (entered or revised on/after `since`, when given).
+
+    Yields the esearch replies and then the efetch batches, as raw bytes.
+    """
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    if since is not None:
+        # Incremental: the modification date covers both newly entered and revised records.
+        yield from _fetch_range(client, term, label, "mdat", since, today, batch)
+        return
+    result, body = esearch(client, term, label)
+    yield RawResponse("esearch", body, result.count)
+    if result.count <= MAX_RETRIEVABLE:
+        yield from efetch_history(client, result, label, batch)
+        return
+    yield from _fetch_range(client, term, label, "edat", EARLIEST, today, batch)
+
+
+def _fetch_range(client, term, label, datetype, lo: dt.date, hi: dt.date, batch) -> Iterator[RawResponse]:
+    result, body = esearch(client, term, label, datetype=datetype, mindate=lo, maxdate=hi)
+    yield RawResponse("esearch", body, result.count)
+    if result.count <= MAX_RETRIEVABLE:
+        yield from efetch_history(client, result, label, batch)
+        return
+    if lo >= hi:
+        raise NCBIError(f"{label}: {result.count} records share the {datetype} {lo.isoformat()}; "
+                        f"PubMed cannot page past {MAX_RETRIEVABLE} - narrow the topic query")
+    mid = lo + (hi - lo) // 2
+    yield from _fetch_range(client, term, label, datetype, lo, mid, batch)
+    yield from _fetch_range(client, term, label, datetype, mid + dt.timedelta(days=1), hi, batch)

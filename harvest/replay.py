@@ -1,0 +1,132 @@
+"""`python -m harvest replay DIR`: rebuild cards from cached raw responses, offline.
+
+    python -m harvest replay DIR [--content DIR] [--data DIR] [--report]
+
+Reads every response file under DIR (gzip or plain; PubMed XML, ClinicalTrials.gov JSON) in sorted
+path order - for data/raw that is chronological, because run ids sort by time - and runs the same
+parse → classify → overrides → card code as `harvest run`.  When a record appears in several files
+the latest revision wins (greatest `updated`; on a tie the later file).  E-utilities listings that
+carry no records (esearch, epost, einfo replies) are skipped.  A file that cannot be read gets one
+line on stderr naming it; the others are still processed and the exit status is 1.  `--report` also
+writes the run report (mode "replay") to data/runs/ and data/report.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+import time
+from pathlib import Path
+
+from .errors import HarvestError, ParseError
+from .pipeline import CardWriter, load_config, newer, parse_response, setup_logging
+from .progress import summary_table
+from .rawcache import iter_cached, read_raw
+from .report import RunReport, new_run_id, source_entry, utc_now
+
+LOG = logging.getLogger("harvest")
+
+_ROOT_RE = re.compile(rb"<([A-Za-z][\w.-]*)[\s>/]")
+RECORD_ROOTS = {b"PubmedArticleSet", b"MedlineCitationSet"}
+LISTING_ROOTS = {b"eSearchResult", b"ePostResult", b"eInfoResult", b"eLinkResult", b"eSpellResult",
+                 b"eSummaryResult", b"eGQueryResult"}
+
+
+def sniff(data: bytes) -> str | None:
+    """'pubmed', 'ctgov', 'listing' (no records) or None (unknown) for a response body."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:1] in (b"{", b"["):
+        return "ctgov"
+    if head[:1] == b"<":
+        for match in _ROOT_RE.finditer(head):
+            name = match.group(1)
+            if name in RECORD_ROOTS:
+                return "pubmed"
+            if name in LISTING_ROOTS:
+                return "listing"
+            if not name.startswith((b"?", b"!")):
+                return "pubmed"  # let the parser name what is wrong with it
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harvest replay", description=__doc__.split("\n\n")[0])
+    parser.add_argument("dir", metavar="DIR", help="raw cache directory (e.g. data/raw)")
+    parser.add_argument("--content", default="content", metavar="DIR", help="content directory (default content)")
+    parser.add_argument("--data", default="data", metavar="DIR", help="data directory for --report (default data)")
+    parser.add_argument("--report", action="store_true", help="also write the run report")
+    args = parser.parse_args(argv)
+    setup_logging(False)
+    raw_dir = Path(args.dir)
+    if not raw_dir.is_dir():
+        LOG.error("%s: not a directory", raw_dir)
+        return 2
+    try:
+        topics, overrides = load_config(Path(args.content))
+    except HarvestError as exc:
+        LOG.error("%s", exc)
+        return 2
+    clock = time.monotonic()
+    started = utc_now()
+    run_id, started = new_run_id(started, Path(args.data) / "runs")
+    report = RunReport(run_id, "replay", started)
+    best: dict[str, dict] = {}
+    failed = 0
+    files = iter_cached(raw_dir)
+    for path in files:
+        name = path.relative_to(raw_dir).as_posix()
+        try:
+            data = read_raw(path)
+        except (OSError, EOFError, ValueError) as exc:  # gzip errors are OSError/EOFError
+            LOG.error("%s: cannot read: %s", name, exc)
+            failed += 1
+            continue
+        kind = sniff(data)
+        if kind == "listing":
+            continue
+        if kind is None:
+            LOG.error("%s: neither PubMed XML nor ClinicalTrials.gov JSON", name)
+            failed += 1
+            continue
+        try:
+            records, books, errors = parse_response(kind, data, name)
+        except ParseError as exc:
+            LOG.error("%s", exc)
+            failed += 1
+            continue
+        report.totals["books_skipped"] += books
+        report.totals["errors"] += len(errors)
+        for line in errors:
+            LOG.warning("%s", line)
+        for record in records:
+            if newer(record, best.get(record["id"])):
+                best[record["id"]] = record
+    report.totals["errors"] += failed
+    writer = CardWriter(Path(args.content), topics, overrides, report)
+    entries = {}
+    for topic in topics:
+        entry = report.topic(topic.slug, topic.name)
+        entries[topic.slug] = entry
+        entry["sources"]["pubmed"] = source_entry(topic.pubmed_query, None)
+        entry["sources"]["ctgov"] = source_entry(dict(sorted((topic.ctgov or {}).items())), None)
+    for rid in sorted(best):
+        record = best[rid]
+        outcome, record_topics = writer.write(record)
+        for slug in record_topics:
+            if slug in entries and outcome in ("new", "updated", "unchanged"):
+                src = entries[slug]["sources"][record["source"]]
+                src["found"] += 1
+                src[outcome] += 1
+    seconds = round(time.monotonic() - clock, 2)
+    for entry in entries.values():
+        for src in entry["sources"].values():
+            src["seconds"] = seconds
+    t = report.totals
+    LOG.info("replayed %d files: %d records, %d new, %d updated, %d unchanged cards, %d off-topic, %d errors",
+             len(files), t["records"], t["new"], t["updated"], t["unchanged"], t["off_topic"], t["errors"])
+    if args.report:
+        doc = report.write(Path(args.data))
+        print(summary_table(doc), file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,138 @@
+"""Topics: the editor's configuration in ``harvest/topics.toml``, loaded into :class:`Topic` objects.
+
+The harvester takes each topic's queries from here, the classifier its terms and MeSH descriptors,
+and the site its names and exact queries.  Adding a topic means editing the TOML file only.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+
+TOPICS_PATH = Path(__file__).with_name("topics.toml")
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_TOPIC_KEYS = {"slug", "name", "summary", "pubmed_query", "ctgov", "terms", "mesh"}
+_SCOPE_KEYS = {"name", "pubmed", "ctgov", "terms", "mesh", "ignore"}
+
+
+@dataclass(frozen=True)
+class Topic:
+    slug: str
+    name: str
+    summary: str
+    pubmed_query: str  # exact ESearch term, {scope} already expanded
+    # ClinicalTrials.gov query.* parameters, {scope} already expanded (left out of the hash: a dict)
+    ctgov: dict[str, str] = field(hash=False)
+    terms: tuple[str, ...]  # words naming the treatment
+    mesh: tuple[str, ...]  # MeSH descriptors naming the treatment
+    scope_name: str = "Mood disorders"
+    scope_terms: tuple[str, ...] = ()  # words naming a mood disorder
+    scope_mesh: tuple[str, ...] = ()  # MeSH descriptors naming a mood disorder
+    ignore: tuple[str, ...] = ()  # phrases masked before matching ("respiratory depression")
+    # Not part of equality/hash: derived from the fields above.
+    url: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "url", f"/topics/{self.slug}/")
+
+
+def load_topics(path: str | Path | None = None) -> list[Topic]:
+    """Read and validate the topics file.  Raises ConfigError naming the file and the problem."""
+    path = Path(path) if path is not None else TOPICS_PATH
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read topics file: {exc.strerror}") from None
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+    def fail(where: str, problem: str):
+        raise ConfigError(f"{path}: {where}: {problem}")
+
+    scope = doc.get("scope")
+    if not isinstance(scope, dict):
+        fail("[scope]", "missing table")
+    unknown = set(scope) - _SCOPE_KEYS
+    if unknown:
+        fail("[scope]", f"unknown keys {', '.join(sorted(unknown))}")
+    scope_name = _string(scope, "name", "[scope]", fail)
+    scope_pubmed = _string(scope, "pubmed", "[scope]", fail)
+    scope_ctgov = _string(scope, "ctgov", "[scope]", fail)
+    scope_terms = _strings(scope, "terms", "[scope]", fail)
+    scope_mesh = _strings(scope, "mesh", "[scope]", fail, required=False)
+    ignore = _strings(scope, "ignore", "[scope]", fail, required=False)
+
+    entries = doc.get("topic")
+    if not isinstance(entries, list) or not entries:
+        fail("[[topic]]", "no topics defined")
+    extra = set(doc) - {"scope", "topic"}
+    if extra:
+        fail("top level", f"unknown tables {', '.join(sorted(extra))}")
+    topics: list[Topic] = []
+    seen: set[str] = set()
+    for n, entry in enumerate(entries, 1):
+        where = f"topic {n}"
+        if not isinstance(entry, dict):
+            fail(where, "not a table")
+        slug = entry.get("slug")
+        if isinstance(slug, str):
+            where = f"topic {slug!r}"
+        if not isinstance(slug, str) or not SLUG_RE.match(slug):
+            fail(where, "slug must be lowercase letters, digits and single hyphens")
+        if slug in seen:
+            fail(where, "duplicate slug")
+        seen.add(slug)
+        unknown = set(entry) - _TOPIC_KEYS
+        if unknown:
+            fail(where, f"unknown keys {', '.join(sorted(unknown))}")
+        ctgov = entry.get("ctgov")
+        if not isinstance(ctgov, dict) or not ctgov:
+            fail(where, "ctgov must be a table of query.* parameters")
+        for key, value in ctgov.items():
+            if not key.startswith("query.") or not isinstance(value, str) or not value.strip():
+                fail(where, f"ctgov.{key}: keys must be query.* and values non-empty strings")
+        query = _string(entry, "pubmed_query", where, fail)
+        topics.append(
+            Topic(
+                slug=slug,
+                name=_string(entry, "name", where, fail),
+                summary=_string(entry, "summary", where, fail),
+                pubmed_query=query.replace("{scope}", scope_pubmed),
+                ctgov={k: v.replace("{scope}", scope_ctgov) for k, v in sorted(ctgov.items())},
+                terms=_strings(entry, "terms", where, fail),
+                mesh=_strings(entry, "mesh", where, fail, required=False),
+                scope_name=scope_name,
+                scope_terms=scope_terms,
+                scope_mesh=scope_mesh,
+                ignore=ignore,
+            )
+        )
+    return topics
+
+
+def _string(table: dict, key: str, where: str, fail) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        fail(where, f"{key} must be a non-empty string")
+    return value.strip()
+
+
+def _strings(table: dict, key: str, where: str, fail, required: bool = True) -> tuple[str, ...]:
+    value = table.get(key, None if required else [])
+    if not isinstance(value, list) or (required and not value):
+        fail(where, f"{key} must be a {'non-empty ' if required else ''}list of strings")
+    out = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            fail(where, f"{key} must contain only non-empty strings")
+        out.append(item.strip())
+    return tuple(out)

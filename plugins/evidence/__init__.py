@@ -1,0 +1,153 @@
+"""Evidence plugin: reads cards fast, links them, and generates the site's own pages.
+
+Contract with the other plugins (brief, "Site plugin contract"): after the articles generator has
+finished, the shared context holds
+
+    evidence        visible card articles, newest first
+    evidence_by_id  {record id: article}
+    topics          list of harvest.topics.Topic
+    report          latest run report (dict) or None
+    runs            every run report, newest first
+
+and each card article carries .record (the normalized record), .editor (override info or None) and
+.ev (derived values the card template shows: flags, links, bottom line, JSON-LD).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import json
+import logging
+import os
+
+from pelican import signals
+
+from . import filters, model
+from .generator import EvidencePagesGenerator
+from .reader import EvidenceReader
+
+logger = logging.getLogger(__name__)
+
+
+def add_reader(readers):
+    for ext in EvidenceReader.file_extensions:
+        readers.reader_classes[ext] = EvidenceReader
+
+
+def load_reports(data_path: str) -> tuple[dict | None, list[dict]]:
+    report = None
+    path = os.path.join(data_path, "report.json")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            report = json.load(fh)
+    runs = []
+    for run_path in sorted(glob.glob(os.path.join(data_path, "runs", "*.json"))):
+        try:
+            with open(run_path, encoding="utf-8") as fh:
+                runs.append(json.load(fh))
+        except (OSError, ValueError) as exc:
+            logger.error("run report %s: %s", run_path, exc)
+    runs.sort(key=lambda r: r.get("run_id") or "", reverse=True)
+    return report, runs
+
+
+def reference_date(settings: dict, report: dict | None) -> dt.date:
+    """The 'today' that time-based flags use: pinned, else the last harvest's finish, else today."""
+    pinned = settings.get("EVIDENCE_REFERENCE_DATE")
+    if pinned:
+        return dt.date.fromisoformat(str(pinned)[:10])
+    if report and report.get("finished"):
+        return dt.date.fromisoformat(report["finished"][:10])
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def _harvest_dates(runs: list[dict]) -> dict:
+    """record id → date of the newest run that wrote its card (new or updated)."""
+    out = {}
+    for run in reversed(runs):  # oldest first, so newer runs overwrite
+        day = (run.get("finished") or run.get("started") or "")[:10]
+        changes = run.get("changes") or {}
+        for rid in (changes.get("new") or []) + (changes.get("updated") or []):
+            out[rid] = day
+    return out
+
+
+def link_evidence(generator):
+    """articles generator finished: attach derived values and publish the shared context keys."""
+    from harvest.topics import load_topics  # the parser helper's module; import late, after sys.path
+
+    settings = generator.settings
+    context = generator.context
+    report, runs = load_reports(settings.get("EVIDENCE_DATA_PATH") or "data")
+    ref = reference_date(settings, report)
+
+    cards = [a for a in generator.articles if hasattr(a, "record")]
+    cards.sort(key=lambda a: model.newest_key(a.record))
+    by_id = {a.record["id"]: a for a in cards}
+
+    # Links in both directions: a PubMed record names trials in its DataBank list, a trial names
+    # publications in its references; either side is enough to link both cards.
+    trials_of = {rid: set() for rid in by_id}
+    pubs_of = {rid: set() for rid in by_id}
+    for art in cards:
+        rec = art.record
+        if rec["source"] == "pubmed":
+            for nct in rec["linked_nct_ids"]:
+                trials_of[rec["id"]].add(nct)
+                if f"ctgov:{nct}" in pubs_of:
+                    pubs_of[f"ctgov:{nct}"].add(rec["pmid"])
+        else:
+            for pmid in rec["linked_pmids"]:
+                pubs_of[rec["id"]].add(pmid)
+                if f"pubmed:{pmid}" in trials_of:
+                    trials_of[f"pubmed:{pmid}"].add(rec["nct_id"])
+
+    topics = load_topics()
+    harvested = _harvest_dates(runs)
+    fallback_day = (report or {}).get("finished", "")[:10] or None
+    for art in cards:
+        rec = art.record
+        linked_trials = [{"id": n, "article": by_id.get(f"ctgov:{n}")} for n in sorted(trials_of[rec["id"]])]
+        linked_pubs = [{"id": p, "article": by_id.get(f"pubmed:{p}")}
+                       for p in sorted(pubs_of[rec["id"]], key=lambda p: (len(p), p))]
+        art.ev = {
+            "level": model.level(rec["design"]),
+            "design_label": model.design_label(rec["design"]),
+            "status_label": model.status_label(rec["status"]),
+            "phase_label": model.phase_label(rec["phases"]) if rec["phases"] else "",
+            "bottom_line": model.bottom_line(rec),
+            "notices": model.notices(rec),
+            "overdue": model.results_overdue(rec, bool(linked_pubs), ref),
+            "stopped": rec["status"] in model.STOPPED_STATUSES,
+            "linked_trials": linked_trials,
+            "linked_publications": linked_pubs,
+            "harvested_on": harvested.get(rec["id"]) or fallback_day,
+            "jsonld": filters.jsonld(rec, art, settings.get("SITEURL") or ""),
+            "topic_names": [{"slug": t.slug, "name": t.name} for t in topics if t.slug in rec["topics"]],
+        }
+
+    context["evidence"] = cards
+    context["evidence_by_id"] = by_id
+    context["topics"] = topics
+    context["report"] = report
+    context["runs"] = runs
+    context["evidence_reference_date"] = ref
+
+
+def add_filters(generator):
+    env = getattr(generator, "env", None)
+    if env is not None:
+        env.filters.update(filters.FILTERS)
+        env.globals.update(filters.GLOBALS)
+
+
+def get_generators(pelican):
+    return EvidencePagesGenerator
+
+
+def register():
+    signals.readers_init.connect(add_reader)
+    signals.generator_init.connect(add_filters)
+    signals.article_generator_finalized.connect(link_evidence)
+    signals.get_generators.connect(get_generators)

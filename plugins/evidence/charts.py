@@ -1,0 +1,155 @@
+"""Per-topic charts rendered at build time as SVG with matplotlib, plus the data for their tables.
+
+Each chart is a pure function of a small data table; the SVG is cached under CACHE_PATH by a hash of
+that table, so a rebuild with unchanged evidence does not start matplotlib at all.  Output is made
+byte-stable (fixed hash salt, no date metadata, text kept as text) so two builds are identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from collections import Counter
+
+from .model import PHASE_LABELS, design_label, designs_in_order, phase_label, status_label, statuses_in_order
+
+# Okabe–Ito palette: distinguishable with the common colour-vision deficiencies.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
+           "#999999", "#882255"]
+_RENDER_VERSION = "1"  # bump when the drawing code changes, to invalidate cached SVGs
+
+
+def publications_by_year(records: list[dict]) -> dict:
+    """Rows = years (ascending), columns = designs (strongest first); PubMed records only."""
+    counts = Counter()
+    years, designs = set(), set()
+    for rec in records:
+        if rec.get("source") != "pubmed" or not isinstance(rec.get("year"), int):
+            continue
+        counts[(rec["year"], rec["design"] or "other")] += 1
+        years.add(rec["year"])
+        designs.add(rec["design"] or "other")
+    if not counts:
+        return {}
+    row_keys = list(range(min(years), max(years) + 1))
+    col_keys = designs_in_order(designs)
+    return {
+        "title": "Publications per year, by study design",
+        "row_header": "Year",
+        "rows": [str(y) for y in row_keys],
+        "columns": [design_label(d) for d in col_keys],
+        "values": [[counts[(y, d)] for d in col_keys] for y in row_keys],
+        "xlabel": "Publication year",
+        "ylabel": "Publications",
+    }
+
+
+def trials_by_phase_status(records: list[dict]) -> dict:
+    """Rows = phase groups, columns = overall status; ClinicalTrials.gov records only."""
+    counts = Counter()
+    phases, statuses = {}, set()
+    order = {key: i for i, key in enumerate(PHASE_LABELS)}
+    for rec in records:
+        if rec.get("source") != "ctgov":
+            continue
+        label = phase_label(rec.get("phases") or [])
+        rank = min((order.get(p, 99) for p in rec.get("phases") or []), default=100)
+        phases[label] = min(rank, phases.get(label, rank)) + len(rec.get("phases") or []) / 10
+        status = rec.get("status") or "UNKNOWN"
+        statuses.add(status)
+        counts[(label, status)] += 1
+    if not counts:
+        return {}
+    row_keys = sorted(phases, key=lambda p: (phases[p], p))
+    col_keys = statuses_in_order(statuses)
+    return {
+        "title": "Registered trials by phase and recruitment status",
+        "row_header": "Phase",
+        "rows": row_keys,
+        "columns": [status_label(s) for s in col_keys],
+        "values": [[counts[(p, s)] for s in col_keys] for p in row_keys],
+        "xlabel": "Trials",
+        "ylabel": "Phase",
+    }
+
+
+def describe(table: dict) -> str:
+    """One-sentence text alternative for the image (the full numbers are in the table)."""
+    totals = [sum(row) for row in table["values"]]
+    by_col = [sum(row[i] for row in table["values"]) for i in range(len(table["columns"]))]
+    parts = ", ".join(f"{name}: {n}" for name, n in zip(table["columns"], by_col) if n)
+    peak = table["rows"][max(range(len(totals)), key=lambda i: (totals[i], -i))]
+    return (f"{table['title']}. {sum(totals)} in total ({parts}). "
+            f"Most in {table['row_header'].lower()} {peak}. The same numbers are in the table below.")
+
+
+def figsize(table: dict, kind: str) -> tuple[float, float]:
+    """Figure size in inches; the page gives the <img> the same aspect ratio (100 px per inch)."""
+    if kind == "trials":
+        return 7.2, round(max(3.0, 0.45 * len(table["rows"]) + 1.6), 2)
+    return 7.2, 3.6
+
+
+def render_svg(table: dict, kind: str, cache_dir: str | None) -> bytes:
+    key = hashlib.sha256(json.dumps([_RENDER_VERSION, kind, table], sort_keys=True).encode()).hexdigest()
+    cached = os.path.join(cache_dir, f"{key}.svg") if cache_dir else None
+    if cached and os.path.exists(cached):
+        with open(cached, "rb") as fh:
+            return fh.read()
+    data = _draw(table, kind)
+    if cached:
+        os.makedirs(cache_dir, exist_ok=True)
+        tmp = cached + ".tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, cached)
+    return data
+
+
+def _draw(table: dict, kind: str) -> bytes:
+    import matplotlib  # imported here: builds whose charts are all cached never pay for it
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rc = {
+        "svg.hashsalt": "mood-evidence-atlas",
+        "svg.fonttype": "none",
+        "font.family": "sans-serif",
+        "font.size": 10,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+    with matplotlib.rc_context(rc):
+        rows, cols, values = table["rows"], table["columns"], table["values"]
+        horizontal = kind == "trials"
+        fig, ax = plt.subplots(figsize=figsize(table, kind))
+        base = [0] * len(rows)
+        positions = list(range(len(rows)))
+        for j, col in enumerate(cols):
+            series = [row[j] for row in values]
+            colour = PALETTE[j % len(PALETTE)]
+            if horizontal:
+                ax.barh(positions, series, left=base, color=colour, label=col, height=0.6)
+            else:
+                ax.bar(positions, series, bottom=base, color=colour, label=col, width=0.8)
+            base = [b + v for b, v in zip(base, series)]
+        if horizontal:
+            ax.set_yticks(positions, rows)
+            ax.invert_yaxis()
+            ax.set_xlabel(table["xlabel"])
+            ax.xaxis.get_major_locator().set_params(integer=True)
+        else:
+            step = max(1, len(rows) // 12)
+            ax.set_xticks(positions[::step], rows[::step])
+            ax.set_xlabel(table["xlabel"])
+            ax.set_ylabel(table["ylabel"])
+            ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+        plt.close(fig)
+    return buf.getvalue()

@@ -1,0 +1,108 @@
+"""Jinja filters and globals for the theme.  Autoescape is on; the only Markup made here is
+nh3-sanitized inline HTML and JSON-LD whose '</' sequences are escaped."""
+
+from __future__ import annotations
+
+import json
+
+from markupsafe import Markup
+
+from harvest.record import DESIGN_LABELS, DESIGNS, EVIDENCE_LEVELS
+
+from . import model
+from .reader import clean_inline
+
+
+def inline_html(markup: str | None) -> Markup:
+    """Harvested inline markup (i/b/sup/sub only), sanitized again at render time."""
+    return Markup(clean_inline(markup))
+
+
+def _script_safe(data: object) -> Markup:
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=None)
+    # Inside <script> only '</' (and '<!--') can end or confuse the data block.
+    text = text.replace("</", "<\\/").replace("<!--", "<\\u0021--")
+    return Markup(text)
+
+
+_SCHEMA_STATUS = {
+    "RECRUITING": "https://schema.org/Recruiting",
+    "NOT_YET_RECRUITING": "https://schema.org/NotYetRecruiting",
+    "ENROLLING_BY_INVITATION": "https://schema.org/EnrollingByInvitation",
+    "ACTIVE_NOT_RECRUITING": "https://schema.org/ActiveNotRecruiting",
+    "COMPLETED": "https://schema.org/Completed",
+    "SUSPENDED": "https://schema.org/Suspended",
+    "TERMINATED": "https://schema.org/Terminated",
+    "WITHDRAWN": "https://schema.org/Withdrawn",
+}
+
+
+def jsonld(record: dict, article, siteurl: str = "") -> Markup:
+    """schema.org description of a card: ScholarlyArticle for papers, MedicalStudy types for trials."""
+    data: dict = {"@context": "https://schema.org", "name": record.get("title") or record["id"]}
+    if siteurl:
+        data["url"] = f"{siteurl}/{article.url}"
+    ids = []
+    if record["source"] == "pubmed":
+        data["@type"] = "ScholarlyArticle"
+        data["headline"] = (record.get("title") or "")[:110]
+        data["author"] = [{"@type": "Person", "name": a} for a in record.get("authors") or []]
+        if record.get("journal"):
+            data["isPartOf"] = {"@type": "Periodical", "name": record["journal"]}
+        if record.get("date") or record.get("year"):
+            data["datePublished"] = record.get("date") or str(record["year"])
+        if record.get("mesh"):
+            data["keywords"] = record["mesh"]
+        ids.append({"@type": "PropertyValue", "propertyID": "PMID", "value": record["pmid"]})
+        if record.get("doi"):
+            ids.append({"@type": "PropertyValue", "propertyID": "DOI", "value": record["doi"]})
+        data["sameAs"] = f"https://pubmed.ncbi.nlm.nih.gov/{record['pmid']}/"
+    else:
+        design = record.get("design")
+        data["@type"] = "MedicalObservationalStudy" if design == "observational" else "MedicalTrial"
+        ids.append({"@type": "PropertyValue", "propertyID": "NCT", "value": record["nct_id"]})
+        if record.get("status") in _SCHEMA_STATUS:
+            data["status"] = _SCHEMA_STATUS[record["status"]]
+        if record.get("conditions"):
+            data["healthCondition"] = [{"@type": "MedicalCondition", "name": c} for c in record["conditions"]]
+        if record.get("phases"):
+            data["phase"] = model.phase_label(record["phases"])
+        data["sameAs"] = f"https://clinicaltrials.gov/study/{record['nct_id']}"
+    data["identifier"] = ids
+    return _script_safe(data)
+
+
+def design_label(design: str | None) -> str:
+    return model.design_label(design)
+
+
+def level_of(design: str | None) -> int:
+    return model.level(design)
+
+
+def authors_short(authors: list[str], limit: int = 3) -> str:
+    if len(authors) <= limit:
+        return ", ".join(authors)
+    return ", ".join(authors[:limit]) + " et al."
+
+
+def thousands(value) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value or "")
+
+
+FILTERS = {
+    "inline_html": inline_html,
+    "design_label": design_label,
+    "level_of": level_of,
+    "status_label": model.status_label,
+    "phase_label": model.phase_label,
+    "authors_short": authors_short,
+    "thousands": thousands,
+}
+
+GLOBALS = {
+    "DESIGNS": DESIGNS,
+    "DESIGN_LABELS": DESIGN_LABELS,
+    "EVIDENCE_LEVELS": EVIDENCE_LEVELS,
+    "LEVEL_MEANINGS": model.LEVEL_MEANINGS,
+}

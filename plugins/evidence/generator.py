@@ -1,0 +1,191 @@
+"""Generated pages: home, topic pages with charts, facet listings, Methods, About and Search.
+
+Runs after Pelican's articles and pages generators (plugin generators come after them), so the
+evidence context keys and the editor pages are already there.  Everything is written through
+Pelican's writer, so relative URLs, `content_written` signals and output overwrite checks behave as
+for Pelican's own pages.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+
+from pelican.generators import Generator
+
+from . import charts, model
+
+# Listing sort variants: URL segment ('' = default) → (label, key function on records).
+SORTS = {
+    "": ("Newest first", model.newest_key),
+    "level/": ("Strongest evidence first", model.strength_key),
+}
+
+
+def _topic_of_page(page) -> str | None:
+    meta = getattr(page, "metadata", {})
+    return meta.get("topic") or meta.get("slug")
+
+
+class EvidencePagesGenerator(Generator):
+    def generate_context(self):
+        # Nothing to read: the pages are derived from the articles and pages generators' output.
+        self.topic_data = []
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def _editor_pages(self):
+        pages = list(self.context.get("pages", [])) + list(self.context.get("hidden_pages", []))
+        by_path = {p.relative_source_path.replace(os.sep, "/"): p for p in pages}
+        explainers = {
+            _topic_of_page(p): p for path, p in by_path.items() if path.startswith("topics/")
+        }
+        return by_path, explainers
+
+    def _listing_specs(self, topic, cards):
+        """Every facet listing of a topic: (kind, value, label, base url, cards)."""
+        slug = topic.slug
+        specs = [("all", None, "All evidence", f"topics/{slug}/all/", cards)]
+        by_design, by_status = {}, {}
+        for art in cards:
+            by_design.setdefault(art.record["design"] or "other", []).append(art)
+            if art.record["source"] == "ctgov" and art.record["status"]:
+                by_status.setdefault(art.record["status"], []).append(art)
+        for design in model.designs_in_order(by_design):
+            specs.append(("design", design, model.design_label(design),
+                          f"topics/{slug}/design/{design}/", by_design[design]))
+        for status in model.statuses_in_order(by_status):
+            specs.append(("status", status, f"Trials: {model.status_label(status)}",
+                          f"topics/{slug}/status/{model.status_slug(status)}/", by_status[status]))
+        return specs
+
+    def _topic(self, topic, cards, explainer):
+        page_size = int(self.settings.get("EVIDENCE_PAGE_SIZE") or 50)
+        records = [a.record for a in cards]
+        specs = self._listing_specs(topic, cards)
+        design_facets = [
+            {"value": v, "label": label, "level": model.level(v), "count": len(items), "url": url}
+            for kind, v, label, url, items in specs if kind == "design"
+        ]
+        status_facets = [
+            {"value": v, "label": model.status_label(v), "count": len(items), "url": url}
+            for kind, v, label, url, items in specs if kind == "status"
+        ]
+        strongest = [a for a in sorted(cards, key=lambda a: model.strength_key(a.record))
+                     if model.level(a.record["design"]) <= 2 and not a.record["retracted"]][:10]
+        recruiting = [a for a in cards if model.is_recruiting(a.record)]
+        chart_specs = []
+        for kind, name, table in (
+            ("publications", "publications-by-year", charts.publications_by_year(records)),
+            ("trials", "trials-by-phase-status", charts.trials_by_phase_status(records)),
+        ):
+            if table:
+                chart_specs.append({"kind": kind, "id": f"chart-{name}", "file": f"topics/{topic.slug}/{name}.svg",
+                                    "table": table, "alt": charts.describe(table),
+                                    "size": [round(v * 100) for v in charts.figsize(table, kind)]})
+        return {
+            "topic": topic,
+            "slug": topic.slug,
+            "url": f"topics/{topic.slug}/",
+            "cards": cards,
+            "count": len(cards),
+            "publications": sum(1 for r in records if r["source"] == "pubmed"),
+            "trials": sum(1 for r in records if r["source"] == "ctgov"),
+            "design_facets": design_facets,
+            "status_facets": status_facets,
+            "strongest": strongest,
+            "recruiting": recruiting,
+            "charts": chart_specs,
+            "explainer": explainer,
+            "specs": specs,
+            "page_size": page_size,
+            "first_page": cards[:page_size],
+            "pages": max(1, math.ceil(len(cards) / page_size)),
+        }
+
+    # -- output --------------------------------------------------------------------------------
+
+    def _write(self, writer, save_as, template, **kwargs):
+        writer.write_file(
+            save_as,
+            self.get_template(template),
+            self.context,
+            relative_urls=self.settings["RELATIVE_URLS"],
+            **kwargs,
+        )
+
+    def _write_bytes(self, rel, data: bytes):
+        path = os.path.join(self.output_path, rel)
+        try:
+            with open(path, "rb") as fh:
+                if fh.read() == data:
+                    return  # unchanged: keep the file (and its mtime)
+        except FileNotFoundError:
+            pass
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+
+    def generate_output(self, writer):
+        evidence = self.context.get("evidence", [])
+        topics = self.context.get("topics", [])
+        by_path, explainers = self._editor_pages()
+
+        per_topic = {t.slug: [] for t in topics}
+        for art in evidence:
+            for slug in art.record["topics"]:
+                if slug in per_topic:
+                    per_topic[slug].append(art)
+        topic_data = [self._topic(t, per_topic[t.slug], explainers.get(t.slug)) for t in topics]
+        self.topic_data = topic_data
+        self.context["topic_data"] = topic_data
+
+        cache_dir = None
+        if self.settings.get("EVIDENCE_CHART_CACHE") and self.settings.get("CACHE_PATH"):
+            cache_dir = os.path.join(self.settings["CACHE_PATH"], "evidence-charts")
+        for data in topic_data:
+            for chart in data["charts"]:
+                self._write_bytes(chart["file"], charts.render_svg(chart["table"], chart["kind"], cache_dir))
+            self._write(writer, data["url"] + "index.html", "topic", topic=data, page_url=data["url"],
+                        page_title=data["topic"].name)
+            self._write_listings(writer, data)
+
+        design_counts = Counter(a.record["design"] or "other" for a in evidence)
+        self._write(writer, "index.html", "home", page_url="",
+                    latest=evidence[: int(self.settings.get("EVIDENCE_LATEST_COUNT") or 10)],
+                    intro=by_path.get("pages/home.md"), topic_data=topic_data,
+                    design_counts=design_counts, page_title=None)
+        self._write(writer, "methods/index.html", "methods", page_url="methods/", page_title="Methods",
+                    prose=by_path.get("pages/methods.md"), topic_data=topic_data)
+        self._write(writer, "about/index.html", "about", page_url="about/", page_title="About",
+                    prose=by_path.get("pages/about.md"))
+        self._write(writer, "search/index.html", "search", page_url="search/", page_title="Search")
+
+    def _write_listings(self, writer, data):
+        page_size = data["page_size"]
+        for kind, value, label, base, items in data["specs"]:
+            pages = max(1, math.ceil(len(items) / page_size))
+            for sort_seg, (sort_label, key) in SORTS.items():
+                ordered = sorted(items, key=lambda a: key(a.record))
+                first = base + sort_seg
+                sort_links = [{"label": lbl, "url": base + seg, "current": seg == sort_seg}
+                              for seg, (lbl, _k) in SORTS.items()]
+                for n in range(1, pages + 1):
+                    url = first if n == 1 else f"{first}page/{n}/"
+                    page_urls = [first if i == 1 else f"{first}page/{i}/" for i in range(1, pages + 1)]
+                    self._write(
+                        writer, url + "index.html", "listing",
+                        topic=data, facet={"kind": kind, "value": value, "label": label, "count": len(items)},
+                        cards=ordered[(n - 1) * page_size: n * page_size],
+                        first_index=(n - 1) * page_size + 1,
+                        page_number=n, page_count=pages, page_urls=page_urls,
+                        prev_url=page_urls[n - 2] if n > 1 else None,
+                        next_url=page_urls[n] if n < pages else None,
+                        sort_label=sort_label, sort_links=sort_links, page_url=url,
+                        page_title=f"{data['topic'].name}: {label}"
+                        + (f" ({sort_label.lower()})" if sort_seg else "")
+                        + (f", page {n} of {pages}" if pages > 1 else ""),
+                    )

@@ -1,0 +1,122 @@
+"""A Markdown reader with a fast path for evidence cards.
+
+Cards are machine-written (harvest/cards.py): their metadata is one JSON value per line and their body
+is the abstract, which the card template renders from the record itself.  Running Python-Markdown on
+them (twice: body, then the formatted Summary field) is most of a stock build's time, so cards are read
+with harvest.cards.parse_card and everything else still goes through Pelican's MarkdownReader.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import os
+import re
+
+import nh3
+from pelican.readers import MarkdownReader
+from pelican.utils import SafeDatetime
+
+from harvest.cards import parse_card
+from harvest.errors import CardError
+
+logger = logging.getLogger(__name__)
+
+# Only these tags ever reach card HTML from harvested text (the harvester already sanitized them;
+# sanitizing again at read time means a hand-edited card cannot smuggle markup in).
+INLINE_TAGS = {"i", "b", "sup", "sub"}
+
+# Editor pages whose body is shown inside a generated page rather than on a page of their own.
+EMBEDDED_PAGES = {"pages/home.md": "", "pages/methods.md": "methods/", "pages/about.md": "about/"}
+
+
+def clean_inline(markup: str | None) -> str:
+    return nh3.clean(markup or "", tags=INLINE_TAGS, attributes={}, link_rel=None)
+
+
+def abstract_html(record: dict) -> str:
+    """The abstract as HTML (labels as headings) — article.content, for feeds and plain themes."""
+    parts = []
+    for section in record.get("abstract") or []:
+        if section.get("label"):
+            parts.append(f"<h3>{html.escape(section['label'])}</h3>")
+        body = section.get("html") or html.escape(section.get("text") or "")
+        parts.append(f"<p>{clean_inline(body)}</p>")
+    return "\n".join(parts)
+
+
+def _date(value: str | None) -> SafeDatetime | None:
+    if not value:
+        return None
+    m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", value)
+    if not m:
+        return None
+    return SafeDatetime(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
+
+
+class EvidenceReader(MarkdownReader):
+    """Registered for .md: cards under evidence/ take the fast path, other files are Markdown."""
+
+    def _content_relpath(self, source_path: str) -> str:
+        return os.path.relpath(source_path, self.settings["PATH"]).replace(os.sep, "/")
+
+    def read(self, source_path):
+        rel = self._content_relpath(source_path)
+        if rel.startswith("evidence/"):
+            return self.read_card(source_path, rel)
+        content, metadata = super().read(source_path)
+        return content, self._page_metadata(rel, metadata)
+
+    def read_card(self, source_path: str, rel: str):
+        with open(source_path, encoding="utf-8") as fh:
+            text = fh.read()
+        try:
+            record, editor = parse_card(text, rel)
+        except (CardError, ValueError) as exc:
+            # One clear line naming the file; --fatal errors turns it into a failed build.
+            logger.error("evidence card %s: %s", rel, exc)
+            return "", {"status": "skip"}
+        head = text.partition("\n\n")[0]
+        meta = {}
+        for line in head.split("\n"):
+            key, _, value = line.partition(": ")
+            if key in ("Title", "Date", "Modified", "Slug"):
+                meta[key.lower()] = value
+        source = record["source"]
+        key = record["pmid"] if source == "pubmed" else record["nct_id"]
+        url = f"evidence/{source}/{key}/"
+        metadata = {
+            "title": meta.get("title") or record["title"] or record["id"],
+            "slug": meta.get("slug") or f"{source}-{key}",
+            "url": url,
+            "save_as": url + "index.html",
+            "template": "card",
+            "record": record,
+            "editor": editor,
+        }
+        date = _date(meta.get("date")) or _date(record["date"])
+        if date is None and isinstance(record["year"], int):
+            date = SafeDatetime(record["year"], 1, 1)
+        metadata["date"] = date or SafeDatetime(1970, 1, 1)
+        modified = _date(meta.get("modified"))
+        if modified:
+            metadata["modified"] = modified
+        if editor and editor.get("hidden"):
+            metadata["status"] = "skip"  # Pelican drops it: no page, no listing, no feed entry
+        return abstract_html(record), metadata
+
+    def _page_metadata(self, rel: str, metadata: dict) -> dict:
+        if rel.startswith("topics/"):
+            # Explainers are shown on the generated topic page; links to them land there.
+            slug = metadata.get("topic") or metadata.get("slug") or os.path.splitext(os.path.basename(rel))[0]
+            metadata["url"] = f"topics/{slug}/"
+            metadata["save_as"] = ""
+        elif rel in EMBEDDED_PAGES:
+            metadata["url"] = EMBEDDED_PAGES[rel]
+            metadata["save_as"] = ""
+        return metadata
+
+
+def as_date(value) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value

@@ -1,0 +1,204 @@
+"""Downloads of the evidence: CSV, JSON, RIS and BibTeX, per topic and for the whole site.
+
+Writes
+    downloads/all.{csv,json,ris,bib}            every visible card
+    downloads/<topic-slug>.{csv,json,ris,bib}   the cards of one topic
+    downloads/record.schema.json                JSON Schema of one record (harvest/record.schema.json)
+    evidence/<source>/<id>/citation.{ris,bib}   one card's citation, next to its page
+
+Reads ``evidence`` and ``topics`` from the context (plugins/evidence).  Records are written in a
+fixed order (newest date first, then id) and every byte depends only on the records, so an unchanged
+site rebuilds to identical downloads.
+
+Setting (optional)::
+
+    EVIDENCE_EXPORTS = {"formats": ("csv", "json", "ris", "bib"), "citations": True}
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+from importlib import resources
+
+from pelican import signals
+from pelican.generators import Generator
+
+from harvest.citations import RIS_EOL, abstract_text, bibtex_key, to_bibtex, to_ris, unique_keys
+from harvest.record import EVIDENCE_LEVELS, FIELDS, ordered, valid_nct, valid_pmid
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS = {"formats": ("csv", "json", "ris", "bib"), "citations": True}
+# Shipped inside the harvest package (package-data), so it is found wherever harvest is installed.
+SCHEMA = resources.files("harvest").joinpath("record.schema.json")
+
+# Spreadsheet columns, in this order forever (append new ones at the end).
+CSV_COLUMNS = (
+    "id", "source", "pmid", "nct_id", "doi", "pmcid", "title", "authors", "journal", "year",
+    "date", "design", "evidence_level", "publication_types", "mesh", "keywords", "conditions",
+    "interventions", "phases", "status", "why_stopped", "enrollment", "has_results",
+    "primary_completion_date", "linked_nct_ids", "linked_pmids", "retracted", "corrections",
+    "topics", "updated", "url", "abstract",
+)
+# A cell starting with one of these is a formula to Excel/LibreOffice/Sheets (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+LIST_SEP = "; "
+
+
+def settings_of(settings: dict) -> dict:
+    return {**DEFAULTS, **(settings.get("EVIDENCE_EXPORTS") or {})}
+
+
+def safe_cell(value: object) -> object:
+    """Text a spreadsheet will show, never evaluate: formula-like strings get a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return LIST_SEP.join(_one_line(v) for v in value)
+    if isinstance(value, str):
+        return _one_line(value)
+    return value
+
+
+def _one_line(value: object) -> str:
+    return " ".join(str(value).split())
+
+
+def csv_row(record: dict, url: str) -> list:
+    corrections = [
+        f"{c.get('type')}" + (f" PMID {c.get('pmid')}" if c.get("pmid") else "")
+        for c in record.get("corrections") or []
+    ]
+    values = dict(record)
+    values["corrections"] = corrections
+    values["evidence_level"] = EVIDENCE_LEVELS.get(record.get("design") or "other", 5)
+    values["url"] = url
+    values["abstract"] = abstract_text(record)
+    return [safe_cell(_cell(values.get(col))) for col in CSV_COLUMNS]
+
+
+def to_json(records: list[dict]) -> str:
+    """A JSON array, one record per line: C-speed encoding, still readable and diff-friendly."""
+    lines = [json.dumps(record, ensure_ascii=False, separators=(", ", ": ")) for record in records]
+    return "[\n" + ",\n".join(lines) + ("\n" if lines else "") + "]\n"
+
+
+class Formatted:
+    """Each record's CSV row, RIS and BibTeX text, made once and shared by every file it is in."""
+
+    def __init__(self, record: dict, url: str):
+        self.record = record
+        self.url = url
+        self.ris = to_ris(record, url)
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\r\n").writerow(csv_row(record, url))
+        self.csv = out.getvalue()
+        self.key = bibtex_key(record)
+        self._bib: dict[str, str] = {}
+
+    def bibtex(self, key: str) -> str:
+        if key not in self._bib:
+            self._bib[key] = to_bibtex(self.record, key, self.url)
+        return self._bib[key]
+
+
+def _csv_header() -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(CSV_COLUMNS)
+    return out.getvalue()
+
+
+def render_set(items: list[Formatted], fmt: str) -> str:
+    """One download file.  CSV: RFC 4180 (CRLF, minimal quoting), UTF-8 without BOM."""
+    if fmt == "csv":
+        return _csv_header() + "".join(item.csv for item in items)
+    if fmt == "json":
+        return to_json([item.record for item in items])
+    if fmt == "ris":
+        return "".join(item.ris + RIS_EOL for item in items)
+    if fmt == "bib":
+        keys = unique_keys([item.record for item in items], [item.key for item in items])
+        return "\n".join(item.bibtex(key) for item, key in zip(items, keys))
+    raise ValueError(f"unknown export format {fmt!r}")
+
+
+def export_order(records: list[dict]) -> list[dict]:
+    by_id = sorted(records, key=lambda r: str(r.get("id")))
+    return sorted(by_id, key=lambda r: str(r.get("date") or ""), reverse=True)
+
+
+def card_dir(record: dict) -> str | None:
+    """evidence/<source>/<id> for a record with a valid id (ids come from harvested data)."""
+    if record.get("source") == "pubmed" and valid_pmid(record.get("pmid")):
+        return f"evidence/pubmed/{record['pmid']}"
+    if record.get("source") == "ctgov" and valid_nct(record.get("nct_id")):
+        return f"evidence/ctgov/{record['nct_id']}"
+    return None
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Write unless the file already holds exactly these bytes.
+
+    Rewriting an existing file is ~15x dearer than reading it (ext4 flushes on truncate), and an
+    untouched file keeps its mtime, so an unchanged rebuild leaves the downloads alone.
+    """
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(len(data) + 1) == data:
+                return
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.write(data)
+
+
+class ExportsGenerator(Generator):
+    def generate_output(self, writer):
+        options = settings_of(self.settings)
+        siteurl = (self.settings.get("SITEURL") or "").rstrip("/")
+        records, url_of = [], {}
+        for article in self.context.get("evidence") or []:
+            record = ordered(article.record)
+            if card_dir(record) is None:
+                logger.warning("exports: skipping %r, invalid id", record.get("id"))
+                continue
+            records.append(record)
+            url_of[record["id"]] = f"{siteurl}/{article.url.lstrip('/')}"
+        items = [Formatted(record, url_of[record["id"]]) for record in export_order(records)]
+
+        downloads = os.path.join(self.output_path, "downloads")
+        sets = [("all", items)]
+        for topic in self.context.get("topics") or []:
+            sets.append((topic.slug, [i for i in items if topic.slug in (i.record.get("topics") or [])]))
+        for name, subset in sets:
+            for fmt in options["formats"]:
+                write_bytes(os.path.join(downloads, f"{name}.{fmt}"), render_set(subset, fmt).encode("utf-8"))
+        write_bytes(os.path.join(downloads, "record.schema.json"), SCHEMA.read_bytes())
+
+        if options["citations"]:
+            for item in items:
+                base = os.path.join(self.output_path, card_dir(item.record))
+                write_bytes(os.path.join(base, "citation.ris"), item.ris.encode("utf-8"))
+                write_bytes(os.path.join(base, "citation.bib"),
+                            item.bibtex(item.key).encode("utf-8"))
+        logger.info("exports: %d records, %d topics", len(items), len(sets) - 1)
+
+
+def get_generators(pelican):
+    return ExportsGenerator
+
+
+def register():
+    signals.get_generators.connect(get_generators)

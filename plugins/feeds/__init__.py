@@ -1,0 +1,250 @@
+"""Atom feeds of new evidence and "what changed" pages, one per harvest run.
+
+Writes
+    feeds/all.atom.xml            the newest evidence on the whole site
+    feeds/<topic-slug>.atom.xml   the same, per topic
+    changes/index.html            every harvest run, newest first
+    changes/<run_id>/index.html   one run: new and updated cards, new retractions, trial status changes
+
+Reads what plugins/evidence puts into the context: ``evidence`` (visible card articles, newest first,
+each with ``.record``), ``evidence_by_id``, ``topics`` and ``runs`` (run reports, newest first).
+
+Setting (all keys optional)::
+
+    EVIDENCE_FEEDS = {
+        "max_items": 50,                                   # entries per feed
+        "tag_authority": "mood-evidence-atlas.github.io,2026",  # entry ids: tag:<authority>:<record id>
+    }
+
+Feed bytes depend only on the cards and run reports: entry dates come from the records and the runs,
+never from the clock, so an unchanged site rebuilds to identical feeds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import os
+import re
+
+from feedgenerator import Atom1Feed
+
+from pelican import signals
+from pelican.generators import Generator
+
+from harvest.record import DESIGN_LABELS
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS = {
+    "max_items": 50,
+    "tag_authority": "mood-evidence-atlas.github.io,2026",
+}
+
+# Run ids become directory names: allow only what the harvester writes (2026-11-22T031500Z).
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SUMMARY_CHARS = 600
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def settings_of(settings: dict) -> dict:
+    return {**DEFAULTS, **(settings.get("EVIDENCE_FEEDS") or {})}
+
+
+def parse_when(value: object) -> dt.datetime | None:
+    """ISO date or timestamp ('2024', '2024-03', '2024-03-05', '2026-11-22T03:15:00Z') -> aware UTC."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$", text)
+    try:
+        if m:
+            return dt.datetime(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1),
+                               tzinfo=dt.timezone.utc)
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.astimezone(dt.timezone.utc)
+
+
+def first_seen(runs: list[dict]) -> dict[str, dt.datetime]:
+    """Record id -> finish time of the earliest run that reported it as new."""
+    seen: dict[str, dt.datetime] = {}
+    for run in runs or []:
+        when = parse_when(run.get("finished")) or parse_when(run.get("started"))
+        if when is None:
+            continue
+        for rid in (run.get("changes") or {}).get("new") or []:
+            if isinstance(rid, str) and (rid not in seen or when < seen[rid]):
+                seen[rid] = when
+    return seen
+
+
+def site_link(siteurl: str, url: str) -> str:
+    """Absolute when SITEURL is set, else root-relative (feeds live one level below the root)."""
+    return f"{siteurl.rstrip('/')}/{url.lstrip('/')}"
+
+
+class _Feed(Atom1Feed):
+    """Atom feed whose <updated> never falls back to "now" (feedgenerator's default when empty)."""
+
+    def __init__(self, *args, fallback_updated: dt.datetime, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._fallback_updated = fallback_updated
+
+    def latest_post_date(self):
+        dates = [d for item in self.items for d in (item["updateddate"], item["pubdate"]) if d]
+        return max(dates) if dates else self._fallback_updated
+
+
+def entry_summary(record: dict) -> str:
+    """What the entry says: design, source, year and the bottom line (or start of the abstract).
+
+    Atom's summary is type="html" here, so the plain text is HTML-escaped: a harvested
+    "<script>" arrives in a reader as text, never as markup.
+    """
+    facts = [DESIGN_LABELS.get(record.get("design") or "other", "Other")]
+    for value in (record.get("journal"), record.get("year"), record.get("status")):
+        if value:
+            facts.append(str(value))
+    if record.get("retracted"):
+        facts.insert(0, "RETRACTED")
+    sections = [s for s in record.get("abstract") or [] if (s.get("text") or "").strip()]
+    chosen = None
+    for section in sections:
+        if re.match(r"^\s*conclusions?\b", section.get("label") or "", re.IGNORECASE):
+            chosen = section
+    if chosen is None and sections:
+        chosen = sections[0]
+    text = " ".join((chosen or {}).get("text", "").split())
+    if len(text) > SUMMARY_CHARS:
+        text = text[:SUMMARY_CHARS].rsplit(" ", 1)[0] + " …"
+    out = "<p>" + html.escape(" · ".join(facts)) + "</p>"
+    if text:
+        out += "<p>" + html.escape(text) + "</p>"
+    return out
+
+
+class FeedsGenerator(Generator):
+    def generate_output(self, writer):
+        self.options = settings_of(self.settings)
+        evidence = list(self.context.get("evidence") or [])
+        runs = list(self.context.get("runs") or [])
+        seen = first_seen(runs)
+        latest_run = max((parse_when(r.get("finished")) for r in runs if parse_when(r.get("finished"))),
+                         default=None)
+        self.fallback_updated = latest_run or _EPOCH
+        ordered = self.order(evidence, seen)
+        self.write_feed("feeds/all.atom.xml", "New evidence", "", ordered, seen)
+        for topic in self.context.get("topics") or []:
+            items = [a for a in ordered if topic.slug in (a.record.get("topics") or [])]
+            self.write_feed(f"feeds/{topic.slug}.atom.xml", f"New evidence: {topic.name}",
+                            f"topics/{topic.slug}/", items, seen)
+        self.write_changes(writer, runs)
+
+    @staticmethod
+    def order(evidence: list, seen: dict) -> list:
+        """Newest arrivals first: when a harvest first reported the card, else its own date."""
+        def key(article):
+            rid = article.record.get("id")
+            when = seen.get(rid) or parse_when(article.record.get("date")) or _EPOCH
+            return when
+        # sorted() is stable: ties keep the evidence plugin's newest-first order.
+        return sorted(evidence, key=key, reverse=True)
+
+    def write_feed(self, path: str, title: str, page_url: str, articles: list, seen: dict) -> None:
+        siteurl = self.settings.get("SITEURL", "") or ""
+        authority = self.options["tag_authority"]
+        feed = _Feed(
+            title=f"{self.settings.get('SITENAME', '')} — {title}",
+            link=site_link(siteurl, page_url),
+            feed_url=site_link(siteurl, path),
+            description=self.settings.get("SITESUBTITLE", ""),
+            language=self.settings.get("DEFAULT_LANG"),
+            feed_guid=f"tag:{authority}:{path}",
+            fallback_updated=self.fallback_updated,
+        )
+        for article in articles[: self.options["max_items"]]:
+            record = article.record
+            published = seen.get(record["id"]) or parse_when(record.get("date"))
+            revised = parse_when(record.get("updated"))
+            feed.add_item(
+                title=" ".join((record.get("title") or article.title or record["id"]).split()),
+                link=site_link(siteurl, article.url),
+                description=entry_summary(record),
+                unique_id=f"tag:{authority}:{record['id']}",
+                pubdate=published,
+                updateddate=max(d for d in (published, revised) if d) if (published or revised) else None,
+                categories=sorted(record.get("topics") or []) + [record.get("design") or "other"],
+                author_name=", ".join(record.get("authors") or []) or None,
+            )
+        out = os.path.join(self.output_path, path)
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        data = feed.writeString("utf-8").encode("utf-8")
+        with open(out, "wb") as fh:
+            fh.write(data)
+        logger.info('Writing "%s"', out)
+
+    def write_changes(self, writer, runs: list[dict]) -> None:
+        by_id = self.context.get("evidence_by_id") or {}
+        relative = self.settings.get("RELATIVE_URLS", False)
+        listed = []
+        page = self.get_template("changes")
+        for run in runs:
+            run_id = str(run.get("run_id") or "")
+            if not RUN_ID_RE.match(run_id):
+                logger.warning("changes: skipping run report with unusable run_id %r", run_id)
+                continue
+            entry = {"run": run, "run_id": run_id, "url": f"changes/{run_id}/",
+                     "groups": change_groups(run, by_id),
+                     "finished": parse_when(run.get("finished"))}
+            listed.append(entry)
+            writer.write_file(
+                f"changes/{run_id}/index.html", page, self.context, relative_urls=relative,
+                url=entry["url"], change=entry, page_name=f"changes/{run_id}/index",
+                template_name="changes",
+            )
+        writer.write_file(
+            "changes/index.html", self.get_template("changes_index"), self.context,
+            relative_urls=relative, url="changes/", changes=listed, page_name="changes/index",
+            template_name="changes_index",
+        )
+
+
+def _item(rid: object, by_id: dict) -> dict:
+    article = by_id.get(rid) if isinstance(rid, str) else None
+    title = None
+    if article is not None:
+        title = article.record.get("title") or article.title
+    return {"id": str(rid), "article": article, "title": title}
+
+
+def change_groups(run: dict, by_id: dict) -> list[dict]:
+    """The run's changes, resolved to card articles where a card is on the site."""
+    changes = run.get("changes") or {}
+    groups = []
+    for key, label in (("new", "New cards"), ("updated", "Updated cards"),
+                       ("new_retractions", "New retractions")):
+        items = [_item(rid, by_id) for rid in changes.get(key) or []]
+        groups.append({"key": key, "label": label, "items": items})
+    status_items = []
+    for change in changes.get("status_changes") or []:
+        if not isinstance(change, dict):
+            continue
+        item = _item(change.get("id"), by_id)
+        item["from"] = change.get("from")
+        item["to"] = change.get("to")
+        status_items.append(item)
+    groups.append({"key": "status_changes", "label": "Trial status changes", "items": status_items})
+    return groups
+
+
+def get_generators(pelican):
+    return FeedsGenerator
+
+
+def register():
+    signals.get_generators.connect(get_generators)

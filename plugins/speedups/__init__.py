@@ -1,0 +1,125 @@
+"""Take Pelican's quadratic loops out of a build with tens of thousands of cards.
+
+Pelican 4.12 tests ``article in articles`` against plain lists in three places that run once per
+article (see /work/shared/notes/performance.md):
+
+- ``ArticlesGenerator.generate_tags/generate_categories/generate_authors`` build each taxonomy page's
+  ``dates`` with ``[a for a in self.dates if a in articles]``: one list scan per article, per term.
+  They run even when the taxonomy pages are switched off (``*_SAVE_AS = ""``), so all cards in one
+  folder-category cost n² comparisons.
+- ``utils.process_translations`` ends with ``[x for x in content_list if x not in index]``.
+
+The fix is the same membership test against a hash set.  Content objects do not define ``__eq__``,
+so list membership is identity, and an identity set answers exactly the same question; anything
+with its own ``__eq__`` falls back to the list scan, so behaviour is unchanged for every input.
+
+No settings.  ``register()`` is idempotent (Pelican calls it once per build in the same process).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from itertools import groupby
+from operator import attrgetter
+
+import pelican
+from pelican import generators, utils
+
+logger = logging.getLogger(__name__)
+
+_PATCHED = "_speedups_patched"
+
+
+class MemberList(list):
+    """A list whose ``in`` is O(1) for objects compared by identity.
+
+    Built right before a taxonomy loop and discarded after it, so the identity set cannot go stale.
+    """
+
+    __slots__ = ("_ids",)
+
+    def __init__(self, items=()):
+        super().__init__(items)
+        self._ids = frozenset(map(id, self))
+
+    def __contains__(self, item):
+        if type(item).__eq__ is object.__eq__:
+            return id(item) in self._ids
+        return list.__contains__(self, item)
+
+
+def _with_member_lists(method, attr: str):
+    """Run ``method`` with ``self.<attr>``'s article lists swapped for MemberLists, then restore."""
+
+    @functools.wraps(method)
+    def wrapper(self, write):
+        original = getattr(self, attr)
+        if isinstance(original, dict):
+            swapped = {term: MemberList(arts) for term, arts in original.items()}
+        else:
+            swapped = [(term, MemberList(arts)) for term, arts in original]
+        setattr(self, attr, swapped)
+        try:
+            return method(self, write)
+        finally:
+            setattr(self, attr, original)
+
+    return wrapper
+
+
+def _fast_process_translations(content_list, translation_id=None):
+    """pelican.utils.process_translations (4.12) with its last line done against an identity set."""
+    if not translation_id:
+        return content_list, []
+    # Same steps as Pelican's function (sort, group, pick originals, link translations); only the
+    # last line differs.
+    if isinstance(translation_id, str):
+        translation_id = {translation_id}
+    index = []
+    try:
+        content_list.sort(key=attrgetter(*translation_id))
+    except TypeError:
+        raise TypeError(
+            f"Cannot unpack {translation_id}, 'translation_id' must be falsy, a"
+            " string or a collection of strings"
+        ) from None
+    except AttributeError:
+        raise AttributeError(
+            f"Cannot use {translation_id} as 'translation_id', there "
+            "appear to be items without these metadata "
+            "attributes"
+        ) from None
+
+    for id_vals, items in groupby(content_list, attrgetter(*translation_id)):
+        id_vals = (id_vals,) if len(translation_id) == 1 else id_vals
+        with_str = "with" + ", ".join([' {} "{{}}"'] * len(translation_id)).format(
+            *translation_id
+        ).format(*id_vals)
+        items = list(items)
+        original_items = utils.get_original_items(items, with_str)
+        index.extend(original_items)
+        for a in items:
+            a.translations = [x for x in items if x != a]
+
+    members = MemberList(index)
+    translations = [x for x in content_list if x not in members]
+    return index, translations
+
+
+def register():
+    if getattr(generators.ArticlesGenerator, _PATCHED, False):
+        return
+    gen = generators.ArticlesGenerator
+    gen.generate_tags = _with_member_lists(gen.generate_tags, "tags")
+    gen.generate_categories = _with_member_lists(gen.generate_categories, "categories")
+    gen.generate_authors = _with_member_lists(gen.generate_authors, "authors")
+    # The copy above follows Pelican 4.12's body; other versions keep their own function.
+    if pelican.__version__.startswith("4.12."):
+        # generators.py imported the name, so patch it where it is looked up.
+        generators.process_translations = _fast_process_translations
+        utils.process_translations = _fast_process_translations
+    else:
+        logger.warning("speedups: Pelican %s, process_translations left as is", pelican.__version__)
+    setattr(gen, _PATCHED, True)
+    logger.debug("speedups: taxonomy and translation loops use set membership")

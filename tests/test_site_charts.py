@@ -1,0 +1,121 @@
+"""Per-topic charts: matplotlib SVGs with table alternatives, deterministic, skipped without data."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+from collections import Counter
+from xml.etree import ElementTree
+
+import pytest
+from bs4 import BeautifulSoup
+
+from harvest.record import DESIGN_LABELS
+from harvest.topics import load_topics
+from sitebuild import REFERENCE_DATE, build_site, make_report, sample_records
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    records, editors = sample_records()
+    report = make_report(REFERENCE_DATE + "T03:16:10Z", load_topics())
+    base = tmp_path_factory.mktemp("charts")
+    out = build_site(base / "a", records, editors=editors, report=report)
+    visible = [r for r in records if r["id"] != "pubmed:92000001"]
+    return {"out": out, "base": base, "records": visible, "editors": editors, "report": report,
+            "all_records": records}
+
+
+def soup(path):
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def chart(page, chart_id):
+    return page.select_one(f"figure#{chart_id}")
+
+
+def table_of(figure):
+    table = figure.select_one("details table")
+    cols = [th.get_text(strip=True) for th in table.select("thead th")][1:-1]
+    rows = {}
+    for tr in table.select("tbody tr"):
+        cells = [int(td.get_text()) for td in tr.select("td")]
+        rows[tr.th.get_text(strip=True)] = dict(zip(cols, cells[:-1]))
+        assert cells[-1] == sum(cells[:-1])
+    return rows
+
+
+def test_publications_chart_has_svg_alt_and_matching_table(built):
+    out, records = built["out"], built["records"]
+    page = soup(out / "topics/tms/index.html")
+    fig = chart(page, "chart-publications-by-year")
+    img = fig.img
+    assert img["alt"].startswith("Publications per year, by study design.")
+    assert fig["aria-labelledby"] and page.find(id=fig["aria-labelledby"])
+    svg_path = (out / "topics/tms" / img["src"]).resolve()
+    assert svg_path == (out / "topics/tms/publications-by-year.svg").resolve()
+    root = ElementTree.parse(svg_path).getroot()
+    assert root.tag.endswith("svg")
+    svg_text = svg_path.read_text(encoding="utf-8")
+    assert "<dc:date>" not in svg_text             # no timestamp: byte-stable
+    assert "Narrative review" in svg_text          # legend kept as text (svg.fonttype none)
+
+    rows = table_of(fig)
+    pubs = [r for r in records if "tms" in r["topics"] and r["source"] == "pubmed"]
+    expected = Counter((str(r["year"]), DESIGN_LABELS[r["design"]]) for r in pubs)
+    got = Counter({(y, d): n for y, cols in rows.items() for d, n in cols.items() if n})
+    assert got == expected
+    years = [int(y) for y in rows]
+    assert years == list(range(min(years), max(years) + 1))  # gaps shown as zero years
+
+
+def test_trials_chart_by_phase_and_status(built):
+    out, records = built["out"], built["records"]
+    fig = chart(soup(out / "topics/tms/index.html"), "chart-trials-by-phase-status")
+    assert fig.img["src"].endswith("trials-by-phase-status.svg")
+    rows = table_of(fig)
+    trials = [r for r in records if "tms" in r["topics"] and r["source"] == "ctgov"]
+    assert sum(sum(c.values()) for c in rows.values()) == len(trials)
+    assert rows["Not applicable"]["Recruiting"] == 2
+    assert rows["Not applicable"]["Withdrawn"] == 1
+
+
+def test_topic_without_data_has_no_chart(built):
+    out = built["out"]
+    page = soup(out / "topics/pgx/index.html")
+    assert page.select("figure.chart") == []
+    assert "no evidence on this treatment to chart yet" in page.select_one("#charts").get_text()
+    assert not (out / "topics/pgx/publications-by-year.svg").exists()
+    # psilocybin has a trial but no publications: only the trials chart
+    page = soup(out / "topics/psilocybin/index.html")
+    assert [f["id"] for f in page.select("figure.chart")] == ["chart-trials-by-phase-status"]
+
+
+def test_charts_are_cached_by_content(built):
+    cache = built["base"] / "a" / "cache" / "evidence-charts"
+    files = sorted(os.listdir(cache))
+    assert files and all(f.endswith(".svg") for f in files)
+
+
+def test_two_builds_are_identical(built):
+    """Same cards → byte-identical site (a fresh build without any cache)."""
+    again = build_site(built["base"] / "b", built["all_records"], editors=built["editors"],
+                       report=built["report"])
+    cmp = filecmp.dircmp(built["out"], again)
+    diffs = []
+
+    def collect(d, prefix=""):
+        diffs.extend(prefix + f for f in d.diff_files + d.left_only + d.right_only)
+        for name, sub in d.subdirs.items():
+            collect(sub, prefix + name + "/")
+
+    collect(cmp)
+    # filecmp's shallow compare uses size+mtime; compare bytes for the files it deemed equal too
+    for path in built["out"].rglob("*"):
+        if path.is_file():
+            other = again / path.relative_to(built["out"])
+            if other.exists() and path.read_bytes() != other.read_bytes():
+                diffs.append(str(path.relative_to(built["out"])))
+    assert sorted(set(diffs)) == []

@@ -1,0 +1,329 @@
+"""Home, topic, card, Methods and About pages of a real site built from real-derived test cards."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from bs4 import BeautifulSoup
+
+from harvest.topics import load_topics
+from sitebuild import EDITOR_CHANGE, REFERENCE_DATE, build_site, make_report, sample_records
+
+pytestmark = pytest.mark.slow
+
+HOME_INTRO = """Title: Welcome
+Slug: home-intro
+Status: hidden
+
+Welcome to the **atlas intro** written by the editors.
+"""
+
+EXPLAINER = """Title: TMS explained
+Slug: tms
+Topic: tms
+As_of: 2025-05-01
+Summary: What TMS is.
+
+## What it is
+
+Explainer body about coils and magnetic pulses.
+
+## What the evidence says so far
+
+See [the evidence summary](#evidence-summary).
+"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    records, editors = sample_records()
+    topics = load_topics()
+    report = make_report(REFERENCE_DATE + "T03:16:10Z", topics, counts={"tms": {"pubmed": 21, "ctgov": 8}},
+                         changes={"new": ["pubmed:32525788"], "updated": [], "new_retractions": [],
+                                  "status_changes": []})
+    older = make_report("2025-03-01T03:00:00Z", topics,
+                        changes={"new": ["pubmed:38909159"], "updated": [], "new_retractions": [],
+                                 "status_changes": []})
+    out = build_site(tmp_path_factory.mktemp("pages"), records, editors=editors, report=report,
+                     runs=[report, older], pages={"pages/home.md": HOME_INTRO, "topics/tms.md": EXPLAINER})
+    return {"out": out, "records": records, "topics": topics}
+
+
+def soup(out, rel):
+    return BeautifulSoup((out / rel).read_text(encoding="utf-8"), "html.parser")
+
+
+def text(node):
+    return " ".join(node.get_text(" ").split())
+
+
+# -- home ---------------------------------------------------------------------------------------
+
+def test_home_lists_every_topic_with_its_card_count_and_last_harvest(site):
+    page = soup(site["out"], "index.html")
+    tiles = page.select(".topic-tile")
+    assert [text(t.h3) for t in tiles] == [t.name for t in site["topics"]]
+    visible = [r for r in site["records"] if r["id"] != "pubmed:92000001"]
+    for tile, topic in zip(tiles, site["topics"]):
+        expected = sum(1 for r in visible if topic.slug in r["topics"])
+        assert int(tile.select_one(".count-n").get_text()) == expected, topic.slug
+        assert tile.h3.a["href"].endswith(f"topics/{topic.slug}/")
+    assert "Evidence last harvested on 2025-06-01" in text(page)
+
+
+def test_home_says_what_the_site_is_not_and_has_a_labelled_search_box(site):
+    page = soup(site["out"], "index.html")
+    assert "Not medical advice." in text(page.select_one(".is-isnt"))
+    form = page.select_one("form.search-box")
+    assert form["action"].endswith("search/") and form["method"] == "get"
+    field = form.select_one("input[name=q]")
+    assert page.select_one(f"label[for={field['id']}]") is not None
+
+
+def test_home_shows_editor_intro_and_latest_evidence_newest_first(site):
+    page = soup(site["out"], "index.html")
+    assert "atlas intro" in text(page.select_one(".intro"))
+    latest = page.select("#latest-h ~ ol .ev-item")
+    assert len(latest) == 10
+    years = [int(re.search(r"\b(19|20)\d\d\b", text(li)).group()) for li in latest]
+    assert years == sorted(years, reverse=True)
+    assert not (site["out"] / "home-intro").exists()
+
+
+# -- topic page ---------------------------------------------------------------------------------
+
+def test_topic_page_shows_explainer_then_summary_then_charts_then_list(site):
+    page = soup(site["out"], "topics/tms/index.html")
+    main = page.select_one("main")
+    ids = [el.get("id") for el in main.find_all(["section"]) if el.get("id")]
+    assert ids == ["evidence-summary", "charts", "all-evidence"]
+    explainer = main.select_one(".explainer")
+    assert "coils and magnetic pulses" in text(explainer)
+    assert explainer.find_next("section")["id"] == "evidence-summary"
+    assert explainer.select_one('a[href="#evidence-summary"]') is not None
+    assert "2025-05-01" in text(explainer)
+
+
+def test_topic_summary_counts_by_design(site):
+    page = soup(site["out"], "topics/tms/index.html")
+    rows = page.select("#evidence-summary table.counts-table tbody tr")
+    counts = {text(r.th): int(text(r.select("td")[-1])) for r in rows}
+    tms = [r for r in site["records"] if "tms" in r["topics"] and r["id"] != "pubmed:92000001"]
+    from harvest.record import DESIGN_LABELS
+    expected = {}
+    for r in tms:
+        expected[DESIGN_LABELS[r["design"]]] = expected.get(DESIGN_LABELS[r["design"]], 0) + 1
+    assert counts == expected
+    # strongest design first
+    assert list(counts)[0] == "Meta-analysis"
+
+
+def test_strongest_evidence_first_excludes_retracted_and_orders_rcts_by_size(site):
+    page = soup(site["out"], "topics/tms/index.html")
+    items = page.select("#strongest + p + ol .ev-item a.ev-title")
+    hrefs = [a["href"] for a in items]
+    assert hrefs[0].endswith("evidence/pubmed/90000001/")      # the meta-analysis
+    assert hrefs[1].endswith("evidence/pubmed/38909159/")      # the systematic review
+    assert not any(h.endswith("evidence/pubmed/90000002/") for h in hrefs)  # retracted RCT left out
+    rct_sizes = []
+    for a in items[2:]:
+        m = re.search(r"([\d,]+) (enrolled|planned)", text(a.find_parent("li")))
+        rct_sizes.append(int(m.group(1).replace(",", "")) if m else 0)
+    assert rct_sizes == sorted(rct_sizes, reverse=True) and rct_sizes[0] == 500
+
+
+def test_recruiting_trials_are_listed(site):
+    page = soup(site["out"], "topics/tms/index.html")
+    items = page.select("#recruiting + p + ol .ev-item")
+    assert {i.a["href"].rstrip("/").rsplit("/", 1)[-1] for i in items} == {"NCT90000001", "NCT90000002"}
+
+
+def test_topic_without_explainer_uses_config_summary(site):
+    page = soup(site["out"], "topics/psilocybin/index.html")
+    topic = next(t for t in site["topics"] if t.slug == "psilocybin")
+    if (site["out"].parent / "content" / "topics" / "psilocybin.md").exists():
+        assert page.select_one(".explainer") is not None
+    else:
+        assert topic.summary in text(page)
+
+
+# -- card page ----------------------------------------------------------------------------------
+
+def test_card_page_fields(site):
+    page = soup(site["out"], "evidence/pubmed/32525788/index.html")
+    card = page.select_one("article.card")
+    assert card.has_attr("data-pagefind-body")
+    assert text(card.h1) == "Pain Perception and Management: Where do We Stand?"
+    assert text(card.select_one(".authors")) == "Afridi B, Khan H, Akkol EK, Aschner M"
+    assert "Current molecular pharmacology" in text(card.select_one(".source-line"))
+    assert "2021" in text(card.select_one(".source-line"))
+    badge = card.select_one(".badges a.badge")
+    assert badge["href"].endswith("methods/#levels") and "Level 5" in text(badge)
+    assert "Narrative review" in text(badge)
+    labels = [text(h) for h in card.select(".abstract-section h3")]
+    assert labels == ["BACKGROUND", "OBJECTIVE", "METHODS", "RESULTS", "CONCLUSION"]
+    bottom = card.select_one(".bottom-line")
+    assert text(bottom).startswith("Bottom line Improved understanding of pain physiopathology")
+    assert [text(li) for li in card.select(".terms")[0].select("li")] == \
+        ["Humans", "Nociceptors", "Pain", "Pain Perception"]
+    links = {a["href"] for a in page.select(".source-links a")}
+    assert links == {"https://pubmed.ncbi.nlm.nih.gov/32525788/",
+                     "https://doi.org/10.2174/1874467213666200611142438",
+                     "https://www.ncbi.nlm.nih.gov/pmc/articles/PMC7728656/"}
+    cites = [a["href"] for a in page.select(".cite a")]
+    assert cites[0].endswith("evidence/pubmed/32525788/citation.ris")
+    assert cites[1].endswith("evidence/pubmed/32525788/citation.bib")
+    assert "Harvested on 2025-06-01" in text(page.select_one(".harvested"))
+    topic_link = card.select_one(".facts a[href$='topics/tms/']")
+    assert topic_link is not None
+
+
+def test_card_without_conclusions_has_no_bottom_line(site):
+    page = soup(site["out"], "evidence/pubmed/90000003/index.html")
+    assert page.select_one(".bottom-line") is None
+
+
+def test_card_json_ld(site):
+    page = soup(site["out"], "evidence/pubmed/32525788/index.html")
+    data = json.loads(page.select_one('script[type="application/ld+json"]').string)
+    assert data["@type"] == "ScholarlyArticle"
+    assert data["name"].startswith("Pain Perception")
+    assert {"propertyID": "PMID", "value": "32525788", "@type": "PropertyValue"} in data["identifier"]
+    trial = soup(site["out"], "evidence/ctgov/NCT00973089/index.html")
+    data = json.loads(trial.select_one('script[type="application/ld+json"]').string)
+    assert data["@type"] in ("MedicalTrial", "MedicalObservationalStudy")
+    assert data["status"] == "https://schema.org/Withdrawn"
+
+
+def test_trial_card_fields(site):
+    page = soup(site["out"], "evidence/ctgov/NCT03884387/index.html")
+    facts = {text(dt): text(dt.find_next_sibling("dd")) for dt in page.select("dl.facts dt")}
+    assert facts["Enrollment"] == "142 participants"
+    assert facts["Status"] == "Completed"
+    assert facts["Phase"] == "Not applicable"
+    assert facts["Results posted"] == "No"
+    assert facts["Primary completion"] == "2019-04-13"
+    assert facts["Conditions"] and facts["Interventions"]
+    assert page.select_one('.source-links a[href="https://clinicaltrials.gov/study/NCT03884387"]')
+
+
+def test_harvested_on_comes_from_the_run_that_wrote_the_card(site):
+    page = soup(site["out"], "evidence/pubmed/38909159/index.html")
+    assert "Harvested on 2025-03-01" in text(page.select_one(".harvested"))
+
+
+def test_editor_correction_is_shown_with_reason(site):
+    page = soup(site["out"], "evidence/pubmed/38909159/index.html")
+    note = text(page.select_one(".editor-note"))
+    assert EDITOR_CHANGE["reason"] in note and "2025-05-01" in note and "design" in note
+
+
+def test_hidden_card_is_not_published_anywhere(site):
+    out = site["out"]
+    assert not (out / "evidence/pubmed/92000001").exists()
+    for html in (out / "topics").rglob("*.html"):
+        assert "92000001" not in html.read_text(encoding="utf-8"), html
+
+
+# -- flags --------------------------------------------------------------------------------------
+
+def test_retraction_banner(site):
+    page = soup(site["out"], "evidence/pubmed/90000002/index.html")
+    banner = page.select_one(".notice-retraction")
+    assert "retracted" in text(banner).lower()
+    assert banner.select_one('a[href="https://pubmed.ncbi.nlm.nih.gov/90000099/"]')
+    # the banner comes before the title
+    assert banner.find_next("h1") is not None
+    listing = soup(site["out"], "topics/tms/all/index.html")
+    item = listing.select_one('a[href$="evidence/pubmed/90000002/"]').find_parent("li")
+    assert item.select_one(".flag-retraction")
+
+
+def test_erratum_banner_from_real_record(site):
+    page = soup(site["out"], "evidence/pubmed/35649368/index.html")
+    banner = page.select_one(".notice-correction")
+    assert "correction" in text(banner).lower()
+    assert banner.select_one('a[href="https://pubmed.ncbi.nlm.nih.gov/35767954/"]')
+
+
+def test_results_overdue_flag(site):
+    out = site["out"]
+    overdue = soup(out, "evidence/ctgov/NCT03884387/index.html").select_one(".notice-overdue")
+    assert overdue is not None and "Results overdue" in text(overdue)
+    # has a linked publication on the site → not overdue
+    assert soup(out, "evidence/ctgov/NCT05245214/index.html").select_one(".notice-overdue") is None
+    # results posted → not overdue
+    assert soup(out, "evidence/ctgov/NCT00763412/index.html").select_one(".notice-overdue") is None
+    # completed less than 12 months before the reference date → not yet overdue
+    assert soup(out, "evidence/ctgov/NCT90000003/index.html").select_one(".notice-overdue") is None
+    # recruiting → never overdue
+    assert soup(out, "evidence/ctgov/NCT90000001/index.html").select_one(".notice-overdue") is None
+
+
+def test_withdrawn_trial_shows_status_and_why_stopped(site):
+    page = soup(site["out"], "evidence/ctgov/NCT00973089/index.html")
+    stopped = text(page.select_one(".notice-stopped"))
+    assert stopped.startswith("Withdrawn.")
+    assert "recruiting or enrolling participants has halted prematurely and will not resume" in stopped
+
+
+def test_links_between_trials_and_publications_both_ways(site):
+    out = site["out"]
+    # trial lists PMID 28427393 in its references → the publication card links back to the trial
+    pub = soup(out, "evidence/pubmed/28427393/index.html")
+    assert pub.select_one('.linked a[href$="evidence/ctgov/NCT05245214/"]')
+    trial = soup(out, "evidence/ctgov/NCT05245214/index.html")
+    assert trial.select_one('.linked a[href$="evidence/pubmed/28427393/"]')
+    # publication's DataBank names NCT00763412 → the trial card links to the publication
+    trial = soup(out, "evidence/ctgov/NCT00763412/index.html")
+    assert trial.select_one('.linked a[href$="evidence/pubmed/90000003/"]')
+    pub = soup(out, "evidence/pubmed/90000003/index.html")
+    assert pub.select_one('.linked a[href$="evidence/ctgov/NCT00763412/"]')
+    # a linked trial that is not on the site links to ClinicalTrials.gov
+    assert pub.select_one('.linked a[href="https://clinicaltrials.gov/study/NCT99999999"]')
+
+
+# -- Methods, About, Glossary, Search -------------------------------------------------------------
+
+def test_methods_page(site):
+    page = soup(site["out"], "methods/index.html")
+    codes = [c.get_text() for c in page.select("pre.query code")]
+    assert codes == [t.pubmed_query for t in site["topics"]]
+    for t in site["topics"]:
+        table = page.select_one(f"#query-{t.slug}").find_next("table")
+        params = {text(r.th): text(r.td) for r in table.select("tbody tr")}
+        assert params == dict(t.ctgov)
+    levels = page.select_one("#levels")
+    assert [d["id"] for d in levels.select("dt")] == [f"level-{n}" for n in range(1, 6)]
+    assert "Meta-analysis" in text(levels.select_one("#level-1").find_next("dd"))
+    rows = page.select("#last-run tbody tr")
+    assert len(rows) == 2 * len(site["topics"])
+    tms_pubmed = [r for r in rows if text(r.th).startswith("Transcranial") and "PubMed" in text(r)][0]
+    assert text(tms_pubmed.select("td")[1]) == "21"
+    assert page.select_one("#cadence") and "every night" in text(page.select_one("#cadence"))
+    assert page.select_one("#limitations li")
+
+
+def test_about_glossary_and_search_pages_exist(site):
+    out = site["out"]
+    about = soup(out, "about/index.html")
+    assert "not medical advice" in text(about.select_one("#disclaimer")).lower()
+    if (out.parent / "content" / "pages" / "glossary.md").exists():
+        assert soup(out, "glossary/index.html").h1
+    search = soup(out, "search/index.html")
+    scripts = [s["src"] for s in search.select("script[src]")]
+    assert scripts[0].endswith("pagefind/pagefind-ui.js") and scripts[1].endswith("theme/js/search.js")
+    assert search.select_one('link[href$="pagefind/pagefind-ui.css"]')
+    assert search.select_one("#search") and search.select_one("noscript")
+
+
+def test_disclaimer_on_every_page(site):
+    pages = list(site["out"].rglob("*.html"))
+    assert len(pages) > 50
+    for html in pages:
+        if "pagefind" in html.parts:
+            continue
+        footer = soup(html.parent, html.name).select_one("footer")
+        assert footer and "explains evidence, not medical advice" in text(footer), html
