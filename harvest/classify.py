@@ -62,17 +62,6 @@ def _is_acronym(term: str) -> bool:
     return len(letters) >= 2 and all(c.isupper() for c in letters)
 
 
-def split_words(text: str) -> tuple[list[str], list[str]]:
-    """(words as written, words lowercased) of a text."""
-    if not text:
-        return [], []
-    words = _WORD_RE.findall(text)
-    lows = _WORD_RE.findall(text.lower())
-    if len(lows) != len(words):  # a few characters change length when lowercased
-        lows = [w.lower() for w in words]
-    return words, lows
-
-
 def _index(groups: dict[str, tuple[str, ...]]) -> dict[str, list]:
     """first word (lowercased) → [(group, all words lowercased, original words if case matters)]."""
     index: dict[str, list] = {}
@@ -99,7 +88,7 @@ def _index(groups: dict[str, tuple[str, ...]]) -> dict[str, list]:
     return index
 
 
-def _match_at(words, lows, i, term_lows, exact) -> bool:
+def _match_at(text, lows, i, term_lows, exact, cache) -> bool:
     last = len(term_lows) - 1
     for j in range(1, last + 1):
         w = lows[i + j]
@@ -107,6 +96,9 @@ def _match_at(words, lows, i, term_lows, exact) -> bool:
         if w != t and not (j == last and w == t + "s"):
             return False
     if exact is not None:
+        words = cache.get("words")
+        if words is None:  # the words as written are only needed for acronyms
+            words = cache["words"] = _WORD_RE.findall(text)
         for j, t in enumerate(exact):
             w = words[i + j]
             if w != t and w != t + "s":
@@ -114,68 +106,90 @@ def _match_at(words, lows, i, term_lows, exact) -> bool:
     return True
 
 
-def _count(index, words, lows, skip=frozenset()) -> dict[str, list[tuple[int, int]]]:
-    """Per group, the non-overlapping word spans its terms cover (longest match at each word)."""
-    found: dict[str, list[tuple[int, int]]] = {}
+IGNORE = "\x00ignore"  # group names that cannot clash with a topic slug
+SCOPE = "\x00scope"
+
+
+def _count(index, text: str) -> dict[str, int]:
+    """Per group, how many non-overlapping mentions its terms have (longest match at each word).
+
+    Mentions that overlap an ignore phrase do not count.
+    """
+    cache: dict = {}
+    if text.isascii():
+        lows = _WORD_RE.findall(text.lower())
+    else:  # a few characters change length when lowercased: lowercase word by word
+        words = cache["words"] = _WORD_RE.findall(text)
+        lows = [w.lower() for w in words]
+    hits = [i for i, w in enumerate(lows) if w in index]
+    if not hits:
+        return {}
     n = len(lows)
-    for i in range(n):
-        cands = index.get(lows[i])
-        if cands is None or i in skip:
-            continue
-        for group, term_lows, exact in cands:
+    found: dict[str, list[tuple[int, int]]] = {}
+    for i in hits:
+        for group, term_lows, exact in index[lows[i]]:
             k = len(term_lows)
             spans = found.get(group)
             if spans and spans[-1][1] > i:  # this group already covers this word
                 continue
-            if i + k > n or (k > 1 or exact is not None) and not _match_at(words, lows, i, term_lows, exact):
+            if i + k > n:
                 continue
-            if skip and any((i + j) in skip for j in range(1, k)):
+            if (k > 1 or exact is not None) and not _match_at(text, lows, i, term_lows, exact, cache):
                 continue
             if spans is None:
                 found[group] = [(i, i + k)]
             else:
                 spans.append((i, i + k))
-    return found
+    masked = found.pop(IGNORE, None)
+    if masked:
+        skip = {j for start, end in masked for j in range(start, end)}
+        return {
+            g: c
+            for g, spans in found.items()
+            if (c := sum(1 for start, end in spans if not any(j in skip for j in range(start, end))))
+        }
+    return {g: len(spans) for g, spans in found.items()}
 
 
 class Lexicon:
     """All the terms of a topics list, compiled once: the scope, each topic, and the ignore list.
 
-    Matching works on words, not characters: each text is split into words once, and each word
-    is looked up in one dict of first words shared by every topic.  That keeps classifying 20,000
-    records to about a second.
+    Matching works on words, not characters: each text is split into words once, and only the
+    words that start some term are looked at, in one dict shared by every topic.  That keeps
+    classifying 20,000 records to about a second.
     """
 
-    SCOPE = "\x00scope"  # group name that cannot clash with a topic slug
+    SCOPE = SCOPE
 
     def __init__(self, topics):
         topics = list(topics)
-        first = topics[0] if topics else None
-        self.scope_terms = first.scope_terms if first else ()
-        self.scope_mesh = frozenset(m.casefold() for m in first.scope_mesh) if first else frozenset()
+        first = topics[0]
         for t in topics:
             if (t.scope_terms, t.scope_mesh, t.ignore) != (first.scope_terms, first.scope_mesh, first.ignore):
                 raise ValueError(f"topic {t.slug!r}: all topics must share one [scope]")
-        groups = {self.SCOPE: self.scope_terms}
+        groups = {IGNORE: first.ignore, SCOPE: first.scope_terms}
         for t in topics:
             groups[t.slug] = t.terms
         self.index = _index(groups)
-        self.ignore_index = _index({"ignore": first.ignore}) if first and first.ignore else {}
+        self.scope_mesh = frozenset(m.casefold() for m in first.scope_mesh)
         self.mesh = {t.slug: frozenset(m.casefold() for m in t.mesh) for t in topics}
-        self.mesh[self.SCOPE] = self.scope_mesh
+        self.mesh[SCOPE] = self.scope_mesh
+
+        self._short: dict[str, Hits] = {}
 
     def read(self, text) -> "Hits":
-        """Counts of every group's mentions in one piece of text, ignore phrases masked."""
+        """Counts of every group's mentions in one piece of text."""
         if not isinstance(text, str) or not text:
             return Hits("", {})
-        words, lows = split_words(text)
-        skip = frozenset()
-        if self.ignore_index:
-            masked = _count(self.ignore_index, words, lows).get("ignore")
-            if masked:
-                skip = frozenset(j for start, end in masked for j in range(start, end))
-        found = _count(self.index, words, lows, skip)
-        return Hits(text, {g: len(v) for g, v in found.items()})
+        if len(text) > 120:
+            return Hits(text, _count(self.index, text))
+        # MeSH headings, keywords and conditions repeat across records: remember short texts.
+        hits = self._short.get(text)
+        if hits is None:
+            if len(self._short) > 100_000:
+                self._short.clear()
+            hits = self._short[text] = Hits(text, _count(self.index, text))
+        return hits
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,9 @@ def fetch_ctgov(client: Client, query: dict, label: str, *, since: dt.date | Non
             raise ParseError(f"{label}: ClinicalTrials.gov page {page} has no 'studies' list")
         if page == 1 and isinstance(doc.get("totalCount"), int):
             total = doc["totalCount"]
-        yield RawResponse("studies", body, total)
         token = doc.get("nextPageToken")
+        del doc  # a 1,000-study page is ~100 MB of objects; the parser builds its own while we wait
+        yield RawResponse("studies", body, total)
         if not token:
             return
         if not isinstance(token, str) or token in seen_tokens:

@@ -138,8 +138,11 @@ def parse_pubmed(data: bytes, name: str) -> PubmedBatch:
     return batch
 
 
+_LXML_WHERE_RE = re.compile(r"\s*\(<string>, line \d+\)\s*$")
+
+
 def _one_line(text: str) -> str:
-    return collapse(text)[:300]
+    return _LXML_WHERE_RE.sub("", collapse(text))[:300]
 
 
 def _pmid_of(citation) -> str | None:

@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             if newer(record, best.get(record["id"])):
                 best[record["id"]] = record
     report.totals["errors"] += failed
+    report.failures = failed
     writer = CardWriter(Path(args.content), topics, overrides, report)
     entries = {}
     for topic in topics:

@@ -56,6 +56,7 @@ class RunReport:
         self.totals = {"records": 0, "new": 0, "updated": 0, "unchanged": 0, "off_topic": 0,
                        "books_skipped": 0, "errors": 0}
         self.changes = {"new": [], "updated": [], "new_retractions": [], "status_changes": []}
+        self.failures = 0  # failures outside a topic source (replay: unreadable files)
 
     def topic(self, slug: str, name: str) -> dict:
         entry = {"slug": slug, "name": name, "sources": {}}
@@ -64,7 +65,7 @@ class RunReport:
 
     @property
     def ok(self) -> bool:
-        return not any(src.get("error") for t in self.topics for src in t["sources"].values())
+        return not self.failures and not any(src.get("error") for t in self.topics for src in t["sources"].values())
 
     def to_dict(self, finished: dt.datetime) -> dict:
         return {

@@ -38,10 +38,12 @@ _STRIPPER = nh3.Cleaner(
     strip_comments=True,
 )
 
-# C0/C1 controls other than whitespace; XML forbids most, JSON (ClinicalTrials.gov) does not.
-_CTRL_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
+# C0/C1 controls other than whitespace, and lone surrogates (JSON "\\ud800" decodes to one, and it
+# cannot be written as UTF-8); XML forbids most of these, JSON (ClinicalTrials.gov) does not.
+_CTRL_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff]")
 _MATHML_NS = "{http://www.w3.org/1998/Math/MathML}"
 _PADDED_OPERATORS = frozenset("=<>≤≥≈±×→")
+_DROPPED = frozenset({"script", "style"})
 
 
 def collapse(text: str | None) -> str:
@@ -93,6 +95,8 @@ def _walk(el, text: list[str], out: list[str]) -> None:
                 out.append(f"<{name}>")
                 _walk(child, text, out)
                 out.append(f"</{name}>")
+            elif name in _DROPPED:  # never legitimate in PubMed text: drop with content
+                pass
             elif name:  # u and anything unknown: keep the words, drop the tag
                 _walk(child, text, out)
         if child.tail:

@@ -130,7 +130,7 @@ def build_site(
         extra["EVIDENCE_REFERENCE_DATE"] = reference_date
     extra.update(settings or {})
     cmd = [sys.executable, "-m", "pelican", str(content), "-o", str(out), "-s", str(CONF),
-           "--fatal", "errors", "-q", "-e"] + [f"{k}={json.dumps(v)}" for k, v in extra.items()]
+           "--fatal", "errors", "-e"] + [f"{k}={json.dumps(v)}" for k, v in extra.items()]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SiteBuildError(f"pelican failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")

@@ -327,3 +327,15 @@ def test_disclaimer_on_every_page(site):
             continue
         footer = soup(html.parent, html.name).select_one("footer")
         assert footer and "explains evidence, not medical advice" in text(footer), html
+
+
+def test_a_broken_card_fails_the_build_naming_the_file(tmp_path):
+    from sitebuild import SiteBuildError
+    records, _ = sample_records()
+    bad = tmp_path / "content" / "evidence" / "pubmed" / "12345.md"
+    bad.parent.mkdir(parents=True)
+    bad.write_text('Title: x\nSlug: pubmed-12345\nEv_id: "pubmed:12345"\nEv_title: {not json\n\nbody\n',
+                   encoding="utf-8")
+    with pytest.raises(SiteBuildError) as err:
+        build_site(tmp_path, records[:3], editor_content=False)
+    assert "evidence/pubmed/12345.md" in str(err.value)

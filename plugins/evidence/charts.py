@@ -18,7 +18,7 @@ from .model import PHASE_LABELS, design_label, designs_in_order, phase_label, st
 # Okabe–Ito palette: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
            "#999999", "#882255"]
-_RENDER_VERSION = "1"  # bump when the drawing code changes, to invalidate cached SVGs
+_RENDER_VERSION = "2"  # bump when the drawing code changes, to invalidate cached SVGs
 
 
 def publications_by_year(records: list[dict]) -> dict:
@@ -118,7 +118,7 @@ def _draw(table: dict, kind: str) -> bytes:
         "svg.hashsalt": "mood-evidence-atlas",
         "svg.fonttype": "none",
         "font.family": "sans-serif",
-        "font.size": 10,
+        "font.size": 11,
         "axes.spines.top": False,
         "axes.spines.right": False,
     }
@@ -142,12 +142,14 @@ def _draw(table: dict, kind: str) -> bytes:
             ax.set_xlabel(table["xlabel"])
             ax.xaxis.get_major_locator().set_params(integer=True)
         else:
-            step = max(1, len(rows) // 12)
-            ax.set_xticks(positions[::step], rows[::step])
+            # Label at most ~8 years, on round steps, so the labels never run into each other.
+            step = next((n for n in (1, 2, 5, 10, 20, 50) if len(rows) / n <= 8), 100)
+            first = next((i for i, y in enumerate(rows) if int(y) % step == 0), 0)
+            ax.set_xticks(positions[first::step], rows[first::step])
             ax.set_xlabel(table["xlabel"])
             ax.set_ylabel(table["ylabel"])
             ax.yaxis.get_major_locator().set_params(integer=True)
-        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        ax.legend(frameon=False, fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="svg", metadata={"Date": None})

@@ -28,7 +28,7 @@ from pelican import signals
 from pelican.generators import Generator
 
 from harvest.citations import RIS_EOL, abstract_text, bibtex_key, to_bibtex, to_ris, unique_keys
-from harvest.record import EVIDENCE_LEVELS, FIELDS, ordered, valid_nct, valid_pmid
+from harvest.record import EVIDENCE_LEVELS, ordered, valid_nct, valid_pmid
 
 logger = logging.getLogger(__name__)
 

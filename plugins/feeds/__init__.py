@@ -184,6 +184,12 @@ class FeedsGenerator(Generator):
         out = os.path.join(self.output_path, path)
         os.makedirs(os.path.dirname(out), exist_ok=True)
         data = feed.writeString("utf-8").encode("utf-8")
+        try:  # unchanged feeds are left alone (bytes and mtime)
+            with open(out, "rb") as fh:
+                if fh.read(len(data) + 1) == data:
+                    return
+        except FileNotFoundError:
+            pass
         with open(out, "wb") as fh:
             fh.write(data)
         logger.info('Writing "%s"', out)

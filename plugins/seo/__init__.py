@@ -107,9 +107,15 @@ def sitemap_index_xml(locs: list[str]) -> str:
 
 
 def _write(path: str, text: str) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
+    data = text.encode("utf-8")
+    try:  # unchanged files are left alone (bytes and mtime)
+        with open(path, "rb") as fh:
+            if fh.read(len(data) + 1) == data:
+                return
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.write(data)
 
 
 def on_finalized(pelican):

@@ -1,0 +1,247 @@
+"""Harvest benchmark (not a test): a large corpus served by a local emulator of both APIs.
+
+    .venv/bin/python bench/harvest.py [--articles 20000] [--trials 5000] [--batch-size 500]
+
+The corpus is made from REAL recorded records (tests/data/real-api) re-numbered: every PubmedArticle
+gets a fresh PMID and every v2 study a fresh NCT id; titles (and, for trials, conditions/intervention
+names) get the topic's treatment and "depression" so that the records classify into the topic they are
+served for - only one real recording is about a topic of this site.  Records are spread evenly over the
+five topics.  One local server (http.server in a thread) answers esearch/efetch (history server, retstart
+/retmax paging) and /studies (1,000 per page, nextPageToken), in the reply formats of tests/servers.py.
+
+The harvester runs as `python -m harvest run` in a subprocess, exactly as `make harvest` does, pointed at
+the emulator with EUTILS_BASE_URL/CTGOV_BASE_URL and HARVEST_NO_THROTTLE=1 - which the HTTP layer honours
+only for loopback hosts, so the NCBI/ClinicalTrials.gov limits still apply to any real host.
+
+Prints: requests per topic vs the floor (ceil(records/batch) + 2 for PubMed, ceil(studies/1000) for
+trials), normalization throughput (parse + classify over the cached responses, in-process), files written
+by a second run over unchanged data, and the harvester's peak memory (max RSS of the subprocess).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from servers import (REAL, article_set, articles_in, esearch_body, real_studies, renumber_study,  # noqa: E402
+                     studies_page)
+
+from harvest.classify import classify  # noqa: E402
+from harvest.pipeline import parse_response  # noqa: E402
+from harvest.rawcache import iter_cached, read_raw  # noqa: E402
+from harvest.replay import sniff  # noqa: E402
+from harvest.topics import load_topics  # noqa: E402
+
+PHRASES = {
+    "tms": ("Repetitive transcranial magnetic stimulation in depression", "Repetitive transcranial magnetic stimulation"),
+    "ketamine": ("Esketamine for treatment-resistant depression", "Esketamine"),
+    "psilocybin": ("Psilocybin therapy for major depressive disorder", "Psilocybin"),
+    "light-therapy": ("Bright light therapy for bipolar depression", "Bright light therapy"),
+    "pgx": ("Pharmacogenomic testing to guide antidepressant choice in depression", "Pharmacogenomic testing"),
+}
+_PMID_RE = re.compile(rb'(<PMID Version="\d+">)\d+(</PMID>)')
+_AID_RE = re.compile(rb'(<ArticleId IdType="pubmed">)\d+(</ArticleId>)')
+
+
+def base_articles() -> list[bytes]:
+    files = [p for p in REAL.rglob("*") if p.is_file() and p.suffix in (".xml", ".gz") and "openapi" not in str(p)]
+    out = []
+    for p in sorted(files):
+        out.extend(articles_in(p.relative_to(REAL).as_posix()))
+    return out
+
+
+def make_article(base: bytes, pmid: int, phrase: str) -> bytes:
+    pid = str(pmid).encode()
+    out = _PMID_RE.sub(lambda m: m.group(1) + pid + m.group(2), base, count=1)
+    out = _AID_RE.sub(lambda m: m.group(1) + pid + m.group(2), out, count=1)
+    return out.replace(b"<ArticleTitle>", b"<ArticleTitle>" + phrase.encode() + b": ", 1)
+
+
+def build_corpus(n_articles: int, n_trials: int, topics):
+    arts, studies = base_articles(), real_studies()
+    per_topic_a, per_topic_t = n_articles // len(topics), n_trials // len(topics)
+    pubmed, ctgov = {}, {}
+    for t_index, topic in enumerate(topics):
+        title, intervention = PHRASES[topic.slug]
+        pubmed[topic.pubmed_query] = [
+            make_article(arts[i % len(arts)], 50_000_000 + t_index * 1_000_000 + i, title) for i in range(per_topic_a)]
+        key = frozenset((k, str(v)) for k, v in topic.ctgov.items())
+        ctgov[key] = [
+            json.dumps(renumber_study(studies[i % len(studies)], f"NCT{60_000_000 + t_index * 1_000_000 + i:08d}",
+                                      title=f"{title}: trial {i}", conditions=["Major Depressive Disorder"],
+                                      interventions=[intervention])).encode()
+            for i in range(per_topic_t)]
+    return pubmed, ctgov
+
+
+class Emulator(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    pubmed: dict = {}
+    ctgov: dict = {}
+    history: dict = {}
+    tokens: dict = {}
+    count = 0
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def _params(self) -> dict:
+        query = urlsplit(self.path).query
+        if self.command == "POST":
+            query = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+        return {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+
+    def _send(self, body: bytes, ctype: str, status: int = 200):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        self.do_GET()
+
+    def do_GET(self):
+        type(self).count += 1
+        path, params = urlsplit(self.path).path, self._params()
+        if path.endswith("esearch.fcgi"):
+            arts = self.pubmed.get(params.get("term"), [])
+            if params.get("mindate"):
+                arts = []  # re-numbered copies keep their old DateRevised: nothing revised since today
+            webenv = "MCID_" + hashlib.sha1(repr((params.get("term"), params.get("mindate"))).encode()).hexdigest()[:24]
+            self.history[webenv] = arts
+            return self._send(esearch_body(len(arts), webenv), "text/xml; charset=UTF-8")
+        if path.endswith("efetch.fcgi"):
+            arts = self.history[params["WebEnv"]]
+            start, size = int(params["retstart"]), int(params["retmax"])
+            return self._send(article_set(arts[start:start + size]), "text/xml; charset=UTF-8")
+        if path.endswith("/studies"):
+            query = frozenset((k, v) for k, v in params.items() if k.startswith("query."))
+            studies = self.ctgov.get(query, [])
+            offset = self.tokens.get(params.get("pageToken"), 0)
+            size = min(int(params.get("pageSize", 10)), 1000)
+            page = studies[offset:offset + size]
+            body = b'{"studies": [' + b", ".join(page) + b"]"
+            if params.get("countTotal") == "true" and not params.get("pageToken"):
+                body += b', "totalCount": %d' % len(studies)
+            if offset + size < len(studies):
+                token = hashlib.sha1(f"{sorted(query)}{offset + size}".encode()).hexdigest()[:16]
+                self.tokens[token] = offset + size
+                body += b', "nextPageToken": "' + token.encode() + b'"'
+            return self._send(body + b"}", "application/json")
+        self._send(b"not found", "text/plain", 404)
+
+
+def harvest(env, content: Path, data: Path, *args) -> tuple[float, subprocess.CompletedProcess]:
+    start = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "harvest", "run", "--content", str(content), "--data", str(data), *args],
+                         cwd=ROOT, env=env, capture_output=True, text=True)
+    return time.perf_counter() - start, run
+
+
+def files_state(*dirs: Path) -> dict:
+    return {str(p): p.stat().st_mtime_ns for d in dirs for p in Path(d).rglob("*") if p.is_file()}
+
+
+def normalization(data: Path, topics) -> None:
+    """Parse + classify every cached response in this process (the harvester's own CPU work)."""
+    parse_s = classify_s = 0.0
+    count = 0
+    for path in iter_cached(data / "raw"):
+        body = read_raw(path)
+        kind = sniff(body)
+        if kind not in ("pubmed", "ctgov"):
+            continue
+        start = time.perf_counter()
+        records, _books, _errors = parse_response(kind, body, path.name)
+        middle = time.perf_counter()
+        for record in records:
+            classify(record, topics)
+        parse_s += middle - start
+        classify_s += time.perf_counter() - middle
+        count += len(records)
+    total = parse_s + classify_s
+    print(f"\nnormalization: {count} records in {total:.2f} s = {count / total:,.0f} records/s "
+          f"(parse {parse_s:.2f} s, classify against {len(topics)} topics {classify_s:.2f} s)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=20_000)
+    parser.add_argument("--trials", type=int, default=5_000)
+    parser.add_argument("--batch-size", type=int, default=500)
+    args = parser.parse_args()
+    topics = load_topics()
+    t0 = time.perf_counter()
+    Emulator.pubmed, Emulator.ctgov = build_corpus(args.articles, args.trials, topics)
+    print(f"corpus: {args.articles} articles + {args.trials} trials re-numbered from real recordings "
+          f"({time.perf_counter() - t0:.1f} s to build)")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Emulator)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NCBI_", "HARVEST_"))}
+    env.update(EUTILS_BASE_URL=f"{base}/eutils/", CTGOV_BASE_URL=f"{base}/ctgov/", HARVEST_NO_THROTTLE="1",
+               NCBI_EMAIL="bench@example.org", PYTHONPATH=str(ROOT))
+    with tempfile.TemporaryDirectory(prefix="harvest-bench-") as tmp:
+        content, data = Path(tmp, "content"), Path(tmp, "data")
+        seconds, run = harvest(env, content, data, "--batch-size", str(args.batch_size))
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        if run.returncode != 0:
+            print(run.stderr[-3000:])
+            return 1
+        report = json.loads((data / "report.json").read_text())
+        print(f"\nfirst run (full corpus): {seconds:.1f} s wall, exit {run.returncode}, "
+              f"{report['totals']['new']} cards written, {Emulator.count} HTTP requests")
+        print(f"\n{'topic':<14}{'source':<8}{'records':>8}{'requests':>10}{'floor':>7}")
+        made = floor = 0
+        for topic in report["topics"]:
+            for source, entry in topic["sources"].items():
+                n = entry["found"]
+                f = math.ceil(n / args.batch_size) + 2 if source == "pubmed" else math.ceil(n / 1000)
+                made, floor = made + entry["requests"], floor + f
+                print(f"{topic['slug']:<14}{source:<8}{n:>8}{entry['requests']:>10}{f:>7}")
+        print(f"{'total':<22}{'':>8}{made:>10}{floor:>7}   ({'at or below' if made <= floor else 'ABOVE'} the floor)")
+
+        before = files_state(content, data / "raw")
+        seconds2, run2 = harvest(env, content, data, "--full", "--batch-size", str(args.batch_size))
+        after = files_state(content, data / "raw")
+        changed_cards = sum(1 for p, m in after.items() if p.startswith(str(content)) and before.get(p) != m)
+        changed_raw = sum(1 for p, m in after.items() if not p.startswith(str(content)) and before.get(p) != m)
+        report2 = json.loads((data / "report.json").read_text())
+        print(f"\nsecond run, unchanged data (--full, same replies): {seconds2:.1f} s, exit {run2.returncode}; "
+              f"files written: {changed_cards} cards, {changed_raw} raw-cache files "
+              f"(report: {report2['totals']['unchanged']} unchanged, {report2['totals']['new']} new, "
+              f"{report2['totals']['updated']} updated)")
+        seconds3, run3 = harvest(env, content, data, "--batch-size", str(args.batch_size))
+        after3 = files_state(content, data / "raw")
+        changed3 = sum(1 for p, m in after3.items() if after.get(p) != m)
+        print(f"third run, incremental (asks only for records revised since today): {seconds3:.1f} s; "
+              f"files written: {changed3} (cards + raw cache)")
+        peak_kb = max(peak_kb, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        server.shutdown()
+        Emulator.pubmed = Emulator.ctgov = Emulator.history = {}
+        normalization(data, topics)
+        print(f"\npeak memory of the harvester (max RSS of `python -m harvest run`): {peak_kb / 1024:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

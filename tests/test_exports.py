@@ -1,0 +1,139 @@
+"""Downloads (CSV, JSON, RIS, BibTeX, JSON Schema) and per-card citation files of a real built site."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import sys
+
+import jsonschema
+import pytest
+
+from harvest.record import FIELDS
+from sitebuild import ROOT, derive
+from test_citations import pain_review
+from test_feeds import SITEURL, extras_sites
+
+pytestmark = pytest.mark.slow
+
+sys.path.insert(0, str(ROOT / "plugins"))
+from exports import CSV_COLUMNS, csv_row, safe_cell  # noqa: E402  (the plugin's own functions)
+
+SCHEMA = json.loads((ROOT / "harvest" / "record.schema.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def site():
+    return extras_sites()
+
+
+def read_csv(path):
+    text = path.read_bytes().decode("utf-8")
+    assert not text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def test_schema_mirrors_record_fields():
+    assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert tuple(SCHEMA["properties"]) == FIELDS
+    assert SCHEMA["required"] == list(FIELDS)
+    assert SCHEMA["additionalProperties"] is False
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+def test_json_export_validates_and_keeps_field_order(site):
+    records = json.loads((site["pub"] / "downloads" / "all.json").read_text(encoding="utf-8"))
+    assert isinstance(records, list) and len(records) == len(site["records"])
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    for record in records:
+        errors = [e.message for e in validator.iter_errors(record)]
+        assert not errors, (record["id"], errors)
+        assert tuple(record) == FIELDS
+    by_id = {r["id"]: r for r in records}
+    assert by_id["pubmed:32525788"]["doi"] == "10.2174/1874467213666200611142438"
+    assert "pubmed:92000001" not in by_id  # hidden by the editor
+    # Newest first, ties by id: the order readers see, and the same bytes every build.
+    dates = [r["date"] or "" for r in records]
+    assert dates == sorted(dates, reverse=True)
+    served = (site["pub"] / "downloads" / "record.schema.json").read_bytes()
+    assert served == (ROOT / "harvest" / "record.schema.json").read_bytes()
+
+
+def test_topic_downloads_hold_their_topic_only(site):
+    for topic in site["topics"]:
+        want = sorted(r["id"] for r in site["records"] if topic.slug in r["topics"])
+        got = json.loads((site["pub"] / "downloads" / f"{topic.slug}.json").read_text(encoding="utf-8"))
+        assert sorted(r["id"] for r in got) == want
+        rows = read_csv(site["pub"] / "downloads" / f"{topic.slug}.csv")
+        assert sorted(row[0] for row in rows[1:]) == want
+        ris = (site["pub"] / "downloads" / f"{topic.slug}.ris").read_text(encoding="utf-8")
+        assert ris.count("TY  - ") == len(want)
+        bib = (site["pub"] / "downloads" / f"{topic.slug}.bib").read_text(encoding="utf-8")
+        assert len(re.findall(r"^@(article|misc)\{", bib, re.MULTILINE)) == len(want)
+
+
+def test_csv_columns_rows_and_values(site):
+    rows = read_csv(site["pub"] / "downloads" / "all.csv")
+    header, body = rows[0], rows[1:]
+    assert tuple(header) == CSV_COLUMNS
+    assert header[:8] == ["id", "source", "pmid", "nct_id", "doi", "pmcid", "title", "authors"]
+    assert len(body) == len(site["records"])
+    assert all(len(row) == len(header) for row in body)
+    row = dict(zip(header, next(r for r in body if r[0] == "pubmed:32525788")))
+    assert row["authors"] == "Afridi B; Khan H; Akkol EK; Aschner M"
+    assert row["year"] == "2021" and row["design"] == "review" and row["evidence_level"] == "5"
+    assert row["url"] == f"{SITEURL}/evidence/pubmed/32525788/"
+    assert row["abstract"].startswith("BACKGROUND: Pain is often flammable")
+    trial = dict(zip(header, next(r for r in body if r[0] == "ctgov:NCT00973089")))
+    assert trial["status"] == "WITHDRAWN" and trial["has_results"] == "false" and trial["pmid"] == ""
+    assert (site["pub"] / "downloads" / "all.csv").read_bytes().count(b"\r\n") >= len(rows)
+
+
+def test_csv_neutralises_formulas_and_keeps_hostile_text(site):
+    rows = read_csv(site["pub"] / "downloads" / "all.csv")
+    header = rows[0]
+    hostile = dict(zip(header, next(r for r in rows if r[0] == site["hostile"]["id"])))
+    # The title starts with "Evil =1+1": no formula prefix; the text is kept as it is.
+    assert hostile["title"].startswith("Evil =1+1 <script>alert(1)</script>")
+    for row in rows[1:]:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@")), cell
+
+
+def test_csv_formula_cells_get_an_apostrophe():
+    assert safe_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert [safe_cell(v) for v in ("+1", "-1", "@SUM(A1)", "\tx", "ok", 7)] == ["'+1", "'-1", "'@SUM(A1)", "'\tx", "ok", 7]
+    record = derive(pain_review(), title='=cmd|"/c calc"!A1', authors=["@Evil X", "Smith J"])
+    row = csv_row(record, "/evidence/pubmed/32525788/")
+    assert row[6] == '\'=cmd|"/c calc"!A1' and row[7] == "'@Evil X; Smith J"
+
+
+def test_ris_and_bibtex_downloads(site):
+    ris = (site["pub"] / "downloads" / "all.ris").read_bytes().decode("utf-8")
+    assert ris.count("TY  - ") == len(site["records"]) == ris.count("ER  - \r\n")
+    bib = (site["pub"] / "downloads" / "all.bib").read_text(encoding="utf-8")
+    keys = re.findall(r"^@(?:article|misc)\{([^,]+),$", bib, re.MULTILINE)
+    assert len(keys) == len(site["records"]) and len(set(keys)) == len(keys)
+    assert "<script>" not in bib and "\\textless{}script\\textgreater{}" in bib
+
+
+def test_card_citation_files(site):
+    card = site["pub"] / "evidence" / "pubmed" / "32525788"
+    assert (card / "index.html").exists()
+    ris = (card / "citation.ris").read_bytes().decode("utf-8")
+    assert "AU  - Afridi, B.\r\n" in ris and "DO  - 10.2174/1874467213666200611142438\r\n" in ris
+    assert "PY  - 2021\r\n" in ris and f"UR  - {SITEURL}/evidence/pubmed/32525788/\r\n" in ris
+    bib = (card / "citation.bib").read_text(encoding="utf-8")
+    assert bib.startswith("@article{afridi2021pain,") and "doi = {10.2174/1874467213666200611142438}" in bib
+    trial = site["pub"] / "evidence" / "ctgov" / "NCT00973089"
+    assert (trial / "citation.ris").read_text(encoding="utf-8").startswith("TY  - ELEC")
+    assert not (site["pub"] / "evidence" / "pubmed" / "92000001" / "citation.ris").exists()
+
+
+def test_downloads_are_deterministic(site):
+    """The JSON and BibTeX downloads carry no URLs of this build: two builds give the same bytes."""
+    for name in ("all.json", "tms.json", "record.schema.json"):
+        assert (site["dev"] / "downloads" / name).read_bytes() == (site["pub"] / "downloads" / name).read_bytes()

@@ -1,0 +1,97 @@
+"""sitemap.xml, robots.txt, the 404 page and canonical URLs of a real built site."""
+
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+from bs4 import BeautifulSoup
+
+from sitebuild import ROOT
+from test_feeds import LATEST_RUN, SITEURL, extras_sites
+
+sys.path.insert(0, str(ROOT / "plugins"))
+from seo import make_canonical, sitemap_index_xml, sitemap_xml  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+
+@pytest.fixture(scope="module")
+def site():
+    return extras_sites()
+
+
+def sitemap_entries(out):
+    root = ET.parse(out / "sitemap.xml").getroot()
+    assert root.tag == "{http://www.sitemaps.org/schemas/sitemap/0.9}urlset"
+    return {u.find("sm:loc", NS).text: getattr(u.find("sm:lastmod", NS), "text", None)
+            for u in root.findall("sm:url", NS)}
+
+
+def test_sitemap_lists_every_html_page_with_absolute_urls(site):
+    out = site["pub"]
+    entries = sitemap_entries(out)
+    assert all(loc.startswith(SITEURL + "/") for loc in entries)
+    pages = set()
+    for path in out.rglob("*.html"):
+        rel = path.relative_to(out).as_posix()
+        if rel == "404.html" or rel.startswith("pagefind/"):
+            continue
+        pages.add(SITEURL + "/" + (rel[: -len("index.html")] if rel.endswith("index.html") else rel))
+    assert set(entries) == pages
+    for record in site["records"]:
+        key = record["pmid"] if record["source"] == "pubmed" else record["nct_id"]
+        assert f"{SITEURL}/evidence/{record['source']}/{key}/" in entries
+    assert f"{SITEURL}/evidence/pubmed/92000001/" not in entries  # hidden card
+    for url in ("", "topics/tms/", "changes/", f"changes/{LATEST_RUN}/", "methods/", "search/"):
+        assert f"{SITEURL}/{url}" in entries, url
+    assert f"{SITEURL}/404.html" not in entries
+    # Card pages carry their record's revision date; nothing carries the build date.
+    assert entries[f"{SITEURL}/evidence/pubmed/32525788/"] == "2024-04-03"
+
+
+def test_robots_txt_points_to_the_sitemap(site):
+    robots = (site["pub"] / "robots.txt").read_text(encoding="utf-8").splitlines()
+    assert robots[0] == "User-agent: *"
+    assert f"Sitemap: {SITEURL}/sitemap.xml" in robots
+    assert "Disallow: /" not in robots  # the whole site may be crawled
+
+
+def test_404_page_works_at_any_depth(site):
+    for out in (site["dev"], site["pub"]):
+        page = BeautifulSoup((out / "404.html").read_text(encoding="utf-8"), "html.parser")
+        assert page.find("h1").get_text(strip=True) == "Page not found"
+        assert page.find("meta", attrs={"name": "robots", "content": "noindex"})
+        assert "not medical advice" in page.get_text()  # the base template's disclaimer
+        # Shown at whatever path was missing: no link may be relative to the page's own folder.
+        for tag in page.find_all(["a", "link", "script", "img"]):
+            url = tag.get("href") or tag.get("src")
+            if url and not url.startswith(("#", "mailto:", "data:")):
+                assert url.startswith(("/", SITEURL + "/")), url
+    pub = BeautifulSoup((site["pub"] / "404.html").read_text(encoding="utf-8"), "html.parser")
+    assert pub.find("a", href=f"{SITEURL}/search/")
+
+
+def test_canonical_url_helper_and_pages(site):
+    canonical = make_canonical("https://x.org/")
+    assert canonical("evidence/pubmed/1/") == "https://x.org/evidence/pubmed/1/"
+    assert canonical("/evidence/pubmed/1/index.html") == "https://x.org/evidence/pubmed/1/"
+    assert canonical("index.html") == canonical("") == "https://x.org/"
+    assert make_canonical("")("topics/tms/") == "/topics/tms/"
+    for out in (site["dev"], site["pub"]):
+        page = BeautifulSoup((out / "changes" / LATEST_RUN / "index.html").read_text(encoding="utf-8"), "html.parser")
+        link = page.find("link", rel="canonical")
+        base = SITEURL if out == site["pub"] else ""
+        assert link["href"] == f"{base}/changes/{LATEST_RUN}/"
+
+
+def test_sitemap_xml_escapes_and_splits():
+    text = sitemap_xml([("https://x.org/a?b=1&c=2", "2024-01-02"), ("https://x.org/", None)])
+    root = ET.fromstring(text)
+    locs = [u.find("sm:loc", NS).text for u in root.findall("sm:url", NS)]
+    assert locs == ["https://x.org/a?b=1&c=2", "https://x.org/"]
+    index = ET.fromstring(sitemap_index_xml(["https://x.org/sitemap-1.xml"]))
+    assert index.tag.endswith("sitemapindex")
