@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytest.register_assert_rewrite("browser")  # before importing it, so its asserts report values too
 from browser import (DESKTOP, HOSTILE_TITLE, MOBILE, PAGES, UNIQUE_WORD, clean_screenshots)
@@ -25,9 +26,17 @@ def search(watched, site, query: str, expect: str) -> None:
     page = watched.page
     page.goto(site.url("/search/"))
     box = page.locator(".pagefind-ui__search-input")
-    box.wait_for(state="visible")
+    try:
+        box.wait_for(state="visible")
+    except PlaywrightTimeout:
+        pytest.fail(f"/search/ shows no Pagefind search box; page says: {page.locator('main').inner_text()[:300]!r}; "
+                    f"script errors: {watched.page_errors}")
     box.press_sequentially(query, delay=20)
-    page.locator(RESULT_LINK, has_text=expect).first.wait_for(state="visible")
+    try:
+        page.locator(RESULT_LINK, has_text=expect).first.wait_for(state="visible")
+    except PlaywrightTimeout:
+        pytest.fail(f"searching {query!r} never listed {expect!r}; results shown: {result_titles(page)}; "
+                    f"message: {page.locator('.pagefind-ui__message').all_inner_texts()}")
 
 
 def result_titles(page) -> list[str]:

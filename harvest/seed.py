@@ -1,0 +1,72 @@
+"""`python -m harvest seed SRC [--raw DIR]`: take recorded API responses into the raw cache.
+
+The shipped content/ is built from real responses recorded by NCBI and ClinicalTrials.gov servers
+(../shared/real-api), not from a live harvest.  This command copies every recording that holds at
+least one record the classifier puts into a topic to DIR/recorded/<path under SRC>.gz (deterministic
+gzip, bytes otherwise unchanged); `make cards` (= `python -m harvest replay data/raw`) then writes
+the cards.  Recordings with no on-topic record are left out so the committed cache stays small.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import logging
+import sys
+from pathlib import Path
+
+from .classify import classify
+from .errors import HarvestError, ParseError
+from .pipeline import parse_response, setup_logging
+from .rawcache import atomic_write, gzip_bytes
+from .replay import sniff
+from .topics import load_topics
+
+LOG = logging.getLogger("harvest")
+
+
+def on_topic_recordings(src: Path, topics) -> list[tuple[str, bytes]]:
+    """(relative path, raw bytes as found) of every recording under src with an on-topic record."""
+    chosen = []
+    for path in sorted(p for p in src.rglob("*") if p.is_file()):
+        rel = path.relative_to(src).as_posix()
+        raw = path.read_bytes()
+        data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+        kind = sniff(data)
+        if kind not in ("pubmed", "ctgov"):
+            continue  # listings, cassettes, specs, notes
+        try:
+            records = parse_response(kind, data, rel)[0]
+        except ParseError:
+            continue  # e.g. the deliberately truncated einfo4.xml
+        hits = {r["id"]: classify(r, topics) for r in records}
+        if any(hits.values()):
+            LOG.info("%s: %s", rel, ", ".join(f"{rid} → {'/'.join(t)}" for rid, t in hits.items() if t))
+            chosen.append((rel, raw))
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harvest seed", description=__doc__.split("\n\n")[0])
+    parser.add_argument("src", metavar="SRC", help="folder of recorded responses (e.g. ../shared/real-api)")
+    parser.add_argument("--raw", default="data/raw", metavar="DIR", help="raw cache (default data/raw)")
+    args = parser.parse_args(argv)
+    setup_logging(False)
+    src = Path(args.src)
+    if not src.is_dir():
+        LOG.error("%s: not a directory", src)
+        return 2
+    try:
+        topics = load_topics()
+    except HarvestError as exc:
+        LOG.error("%s", exc)
+        return 2
+    chosen = on_topic_recordings(src, topics)
+    dest = Path(args.raw) / "recorded"
+    for rel, raw in chosen:
+        target = dest / (rel if rel.endswith(".gz") else rel + ".gz")
+        body = raw if rel.endswith(".gz") else gzip_bytes(raw)
+        if not (target.exists() and target.read_bytes() == body):
+            atomic_write(target, body)
+    print(f"{len(chosen)} recording(s) with on-topic records in {dest}", file=sys.stderr)
+    return 0
