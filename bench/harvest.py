@@ -40,8 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from servers import (REAL, article_set, articles_in, esearch_body, real_studies, renumber_study,  # noqa: E402
-                     studies_page)
+from servers import REAL, article_set, articles_in, esearch_body, real_studies, renumber_study  # noqa: E402
 
 from harvest.classify import classify  # noqa: E402
 from harvest.pipeline import parse_response  # noqa: E402

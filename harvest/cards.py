@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from .errors import CardError
+from .fileio import atomic_write, holds
 from .record import FIELDS, ordered, valid_nct, valid_pmid
 
 PREFIX = "Ev_"
@@ -151,21 +150,8 @@ def write_card(content_dir: Path, record: dict, editor: dict | None = None) -> s
     """
     path = Path(content_dir) / card_relpath(record)
     data = render_card(record, editor).encode("utf-8")
-    try:
-        old = path.read_bytes()
-    except FileNotFoundError:
-        old = None
-    if old == data:
+    if holds(path, data):
         return "unchanged"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return "new" if old is None else "updated"
+    existed = path.exists()
+    atomic_write(path, data)
+    return "updated" if existed else "new"

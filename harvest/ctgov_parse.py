@@ -16,6 +16,9 @@ Choices worth knowing (the Methods page quotes them):
 * ``mesh`` is the MeSH terms NLM derived from the conditions and interventions
   (``derivedSection`` condition/intervention browse ``meshes``), not their ancestors, which would make
   every depression trial also a "Behavior and Behavior Mechanisms" trial.
+* Text fields are Markdown-flavoured on ClinicalTrials.gov (the website export has ``Spine Surgery \\&
+  Research``): CommonMark backslash escapes are removed from the title, brief summary, conditions,
+  interventions, keywords and why_stopped, which are shown as plain text.
 * ``linked_pmids`` are the PubMed ids of every reference the sponsor listed (background, results,
   derived), in the order given.
 """
@@ -23,6 +26,7 @@ Choices worth knowing (the Methods page quotes them):
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from .errors import ParseError
@@ -101,6 +105,25 @@ def _str(value) -> str | None:
     return collapse(value) or None if isinstance(value, str) else None
 
 
+# CommonMark: a backslash before any ASCII punctuation character is an escape for that character.
+_MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def _md_text(value) -> str | None:
+    """A Markdown-flavoured text field as plain text: `\\&` -> `&`, `\\\\` -> `\\`, nothing else changed."""
+    text = _str(value)
+    return _MD_ESCAPE.sub(r"\1", text) if text else text
+
+
+def _md_strings(values) -> list[str]:
+    out: list[str] = []
+    for s in _strings(values):
+        s = _md_text(s)
+        if s and s not in out:
+            out.append(s)
+    return out
+
+
 def _strings(values) -> list[str]:
     out: list[str] = []
     if not isinstance(values, list):
@@ -141,8 +164,8 @@ def _record(study: dict, nct: str) -> dict:
     refs = _module(ps, "referencesModule")
     derived = study.get("derivedSection") if isinstance(study.get("derivedSection"), dict) else {}
 
-    title, title_html = text_html(_str(ident.get("briefTitle")) or _str(ident.get("officialTitle")))
-    summary, summary_html = text_html(_str(desc.get("briefSummary")))
+    title, title_html = text_html(_md_text(ident.get("briefTitle")) or _md_text(ident.get("officialTitle")))
+    summary, summary_html = text_html(_md_text(desc.get("briefSummary")))
     abstract = [{"label": None, "text": summary, "html": summary_html}] if summary else []
 
     date = _date(status.get("startDateStruct")) or _date(status.get("studyFirstPostDateStruct"))
@@ -150,7 +173,7 @@ def _record(study: dict, nct: str) -> dict:
     interventions = []
     for item in arms.get("interventions") or []:
         if isinstance(item, dict):
-            n = _str(item.get("name"))
+            n = _md_text(item.get("name"))
             if n and n not in interventions:
                 interventions.append(n)
 
@@ -184,13 +207,13 @@ def _record(study: dict, nct: str) -> dict:
             "date": date,
             "design": _design(design),
             "mesh": mesh,
-            "keywords": _strings(conds.get("keywords")),
+            "keywords": _md_strings(conds.get("keywords")),
             "abstract": abstract,
-            "conditions": _strings(conds.get("conditions")),
+            "conditions": _md_strings(conds.get("conditions")),
             "interventions": interventions,
             "phases": _strings(design.get("phases")),
             "status": _str(status.get("overallStatus")),
-            "why_stopped": _str(status.get("whyStopped")),
+            "why_stopped": _md_text(status.get("whyStopped")),
             "enrollment": enrollment,
             "has_results": has_results if isinstance(has_results, bool) else None,
             "primary_completion_date": _date(status.get("primaryCompletionDateStruct")),

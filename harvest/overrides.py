@@ -21,11 +21,11 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError
+from .fileio import read_toml
 from .record import FIELDS, LIST_FIELDS, valid_nct, valid_pmid
 from .sanitize import collapse, escape
 
@@ -56,17 +56,9 @@ def load_overrides(path: str | Path | None = None) -> dict[str, list[Override]]:
     """Read and validate the overrides file.  A missing file means no overrides."""
     path = Path(path) if path is not None else OVERRIDES_PATH
     try:
-        raw = path.read_bytes()
+        doc = read_toml(path, "overrides")
     except FileNotFoundError:
         return {}
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read overrides file: {exc.strerror}") from None
-    try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     out: dict[str, list[Override]] = {}
     for record_id, entries in doc.items():
         if not valid_id(record_id):

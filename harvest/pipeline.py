@@ -14,7 +14,6 @@ matches no topic gets no card.  `harvest replay` runs the same parse/classify/ov
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import logging
 import sys
 import time
@@ -22,8 +21,8 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from .cards import read_card, write_card, card_relpath
-from .ctgov_fetch import fetch_ctgov, study_params
-from .errors import CardError, HarvestError, ParseError
+from .ctgov_fetch import fetch_ctgov
+from .errors import CardError, HarvestError
 from .http import Client, Settings, install_redaction, redact
 from .progress import Progress, summary_table
 from .pubmed_fetch import DEFAULT_BATCH, fetch_pubmed

@@ -25,8 +25,9 @@ import hashlib
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
+
+from .fileio import atomic_write
 
 STAGING = ".staging"
 _SHA_RE = re.compile(r"-([0-9a-f]{12})\.(?:xml|json)\.gz$")
@@ -41,20 +42,6 @@ def gzip_bytes(data: bytes) -> bytes:
 def read_raw(path: Path) -> bytes:
     data = Path(path).read_bytes()
     return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def known_hashes(raw_dir: Path) -> set[str]:

@@ -18,7 +18,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from .rawcache import atomic_write
+from .fileio import atomic_write
 
 COUNTS = ("found", "new", "updated", "unchanged", "off_topic")
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from .classify import classify
 from .errors import HarvestError, ParseError
 from .pipeline import parse_response, setup_logging
-from .rawcache import atomic_write, gzip_bytes
+from .fileio import atomic_write
+from .rawcache import gzip_bytes
 from .replay import sniff
 from .topics import load_topics
 

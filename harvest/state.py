@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from .errors import ConfigError
-from .rawcache import atomic_write
+from .fileio import atomic_write
 
 VERSION = 1
 

@@ -7,11 +7,11 @@ and the site its names and exact queries.  Adding a topic means editing the TOML
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
+from .fileio import read_toml
 
 TOPICS_PATH = Path(__file__).with_name("topics.toml")
 
@@ -45,15 +45,9 @@ def load_topics(path: str | Path | None = None) -> list[Topic]:
     """Read and validate the topics file.  Raises ConfigError naming the file and the problem."""
     path = Path(path) if path is not None else TOPICS_PATH
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read topics file: {exc.strerror}") from None
-    try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        doc = read_toml(path, "topics")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: cannot read topics file: No such file or directory") from None
 
     def fail(where: str, problem: str):
         raise ConfigError(f"{path}: {where}: {problem}")

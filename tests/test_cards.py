@@ -12,7 +12,7 @@ from conftest import REAL, real_data
 from pelican.readers import MarkdownReader
 from pelican.settings import DEFAULT_CONFIG
 
-from harvest import cards
+from harvest import cards, fileio
 from harvest.cards import card_relpath, parse_card, read_card, render_card, write_card
 from harvest.classify import classify
 from harvest.ctgov_parse import parse_ctgov
@@ -153,7 +153,7 @@ def test_failed_write_leaves_the_old_card_byte_identical(tmp_path, monkeypatch):
     def boom(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(cards.os, "replace", boom)
+    monkeypatch.setattr(fileio.os, "replace", boom)
     record["title"] = "Changed"
     with pytest.raises(OSError):
         write_card(tmp_path, record)

@@ -27,6 +27,7 @@ from importlib import resources
 from pelican import signals
 from pelican.generators import Generator
 
+from harvest.fileio import write_if_changed
 from harvest.citations import RIS_EOL, abstract_text, bibtex_key, to_bibtex, to_ris, unique_keys
 from harvest.record import EVIDENCE_LEVELS, ordered, valid_nct, valid_pmid
 
@@ -148,22 +149,6 @@ def card_dir(record: dict) -> str | None:
     return None
 
 
-def write_bytes(path: str, data: bytes) -> None:
-    """Write unless the file already holds exactly these bytes.
-
-    Rewriting an existing file is ~15x dearer than reading it (ext4 flushes on truncate), and an
-    untouched file keeps its mtime, so an unchanged rebuild leaves the downloads alone.
-    """
-    try:
-        with open(path, "rb") as fh:
-            if fh.read(len(data) + 1) == data:
-                return
-    except FileNotFoundError:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as fh:
-        fh.write(data)
-
-
 class ExportsGenerator(Generator):
     def generate_output(self, writer):
         options = settings_of(self.settings)
@@ -184,14 +169,14 @@ class ExportsGenerator(Generator):
             sets.append((topic.slug, [i for i in items if topic.slug in (i.record.get("topics") or [])]))
         for name, subset in sets:
             for fmt in options["formats"]:
-                write_bytes(os.path.join(downloads, f"{name}.{fmt}"), render_set(subset, fmt).encode("utf-8"))
-        write_bytes(os.path.join(downloads, "record.schema.json"), SCHEMA.read_bytes())
+                write_if_changed(os.path.join(downloads, f"{name}.{fmt}"), render_set(subset, fmt).encode("utf-8"))
+        write_if_changed(os.path.join(downloads, "record.schema.json"), SCHEMA.read_bytes())
 
         if options["citations"]:
             for item in items:
                 base = os.path.join(self.output_path, card_dir(item.record))
-                write_bytes(os.path.join(base, "citation.ris"), item.ris.encode("utf-8"))
-                write_bytes(os.path.join(base, "citation.bib"),
+                write_if_changed(os.path.join(base, "citation.ris"), item.ris.encode("utf-8"))
+                write_if_changed(os.path.join(base, "citation.bib"),
                             item.bibtex(item.key).encode("utf-8"))
         logger.info("exports: %d records, %d topics", len(items), len(sets) - 1)
 

@@ -26,6 +26,8 @@ from xml.sax.saxutils import escape
 from pelican import signals
 from pelican.generators import Generator
 
+from harvest.fileio import write_if_changed
+
 logger = logging.getLogger(__name__)
 
 DEFAULTS = {"exclude": ("404.html", "drafts/*"), "robots_disallow": ()}
@@ -107,15 +109,7 @@ def sitemap_index_xml(locs: list[str]) -> str:
 
 
 def _write(path: str, text: str) -> None:
-    data = text.encode("utf-8")
-    try:  # unchanged files are left alone (bytes and mtime)
-        with open(path, "rb") as fh:
-            if fh.read(len(data) + 1) == data:
-                return
-    except FileNotFoundError:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as fh:
-        fh.write(data)
+    write_if_changed(path, text.encode("utf-8"))  # unchanged files keep bytes and mtime
 
 
 def on_finalized(pelican):

@@ -35,6 +35,8 @@ from operator import attrgetter
 import pelican
 from pelican import generators, utils, writers
 
+from harvest.fileio import write_if_changed
+
 logger = logging.getLogger(__name__)
 
 _PATCHED = "_speedups_patched"
@@ -131,18 +133,6 @@ class _WriteIfChanged(io.StringIO):
             if os.linesep != "\n":  # text mode "w" would translate newlines
                 text = text.replace("\n", os.linesep)
             write_if_changed(self._path, text.encode(self._encoding))
-
-
-def write_if_changed(path: str, data: bytes) -> bool:
-    try:
-        with builtins.open(path, "rb") as fh:
-            if fh.read(len(data) + 1) == data:
-                return False
-    except OSError:
-        pass
-    with builtins.open(path, "wb") as fh:
-        fh.write(data)
-    return True
 
 
 def _writer_open(file, mode="r", *args, encoding=None, **kwargs):
