@@ -180,6 +180,8 @@ def normalization(data: Path, topics) -> None:
     total = parse_s + classify_s
     print(f"\nnormalization: {count} records in {total:.2f} s = {count / total:,.0f} records/s "
           f"(parse {parse_s:.2f} s, classify against {len(topics)} topics {classify_s:.2f} s)")
+    per_20k = 20_000 * total / count
+    print(f"  → {per_20k:.1f} s per 20,000 records (target ≤ 10 s: {'met' if per_20k <= 10 else 'MISSED'})")
 
 
 def main() -> int:

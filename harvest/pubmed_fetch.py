@@ -15,11 +15,14 @@ raw cache and hand them to the pure parser; nothing here interprets an article.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Iterator, NamedTuple
+
+from Bio import Entrez
+from Bio.Entrez.Parser import CorruptedXMLError, NotXMLError
 
 from .errors import NCBIError
 from .http import Client, one_line
@@ -65,24 +68,28 @@ def check_ncbi_body(body: bytes, label: str, what: str) -> None:
 
 
 def parse_esearch(body: bytes, label: str) -> SearchResult:
-    """Count/WebEnv/QueryKey of an esearch XML reply; ErrorList entries are errors."""
+    """Count/WebEnv/QueryKey of an esearch XML reply; ErrorList entries are errors.
+
+    Bio.Entrez's parser reads the reply (with the eSearch DTD Biopython ships, so offline); it is
+    not validating, so an element NCBI adds later does not break a harvest.
+    """
     check_ncbi_body(body, label, "esearch")
     try:
-        root = ET.fromstring(body)
-    except ET.ParseError as exc:
-        raise NCBIError(f"{label}: esearch reply is not valid XML ({exc})") from None
-    if root.tag != "eSearchResult":
-        raise NCBIError(f"{label}: esearch reply has unexpected root <{root.tag}>")
-    errors = root.find("ErrorList")
-    if errors is not None and len(errors):
-        text = "; ".join(f"{child.tag}: {(child.text or '').strip()}" for child in errors)
+        doc = Entrez.read(io.BytesIO(body), validate=False)
+    except (CorruptedXMLError, NotXMLError, RuntimeError, ValueError) as exc:
+        raise NCBIError(f"{label}: esearch reply is not a valid eSearchResult ({one_line(str(exc))})") from None
+    if not isinstance(doc, dict) or "Count" not in doc:
+        raise NCBIError(f"{label}: esearch reply has no Count")
+    errors = doc.get("ErrorList") or {}
+    text = "; ".join(f"{kind}: {', '.join(map(str, values))}" for kind, values in errors.items() if values)
+    if text:
         raise NCBIError(f"{label}: NCBI error from esearch: {one_line(text)}")
     try:
-        count = int((root.findtext("Count") or "").strip())
+        count = int(str(doc["Count"]).strip())
     except ValueError:
         raise NCBIError(f"{label}: esearch reply has no Count") from None
-    webenv = (root.findtext("WebEnv") or "").strip() or None
-    query_key = (root.findtext("QueryKey") or "").strip() or None
+    webenv = str(doc.get("WebEnv") or "").strip() or None
+    query_key = str(doc.get("QueryKey") or "").strip() or None
     if count and not (webenv and query_key):
         raise NCBIError(f"{label}: esearch found {count} records but returned no WebEnv/QueryKey")
     return SearchResult(count, webenv, query_key)
