@@ -16,6 +16,8 @@ RELATIVE_URLS = True
 DEFAULT_LANG = "en"
 TIMEZONE = "UTC"
 DEFAULT_DATE_FORMAT = "%d %b %Y"
+# The site's public source repository: its issue tracker is where readers report errors.
+SOURCE_REPOSITORY_URL = "https://github.com/mood-evidence-atlas/mood-evidence-atlas"
 
 PATH = "content"
 THEME = str(_ROOT / "theme")

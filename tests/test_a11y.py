@@ -77,3 +77,30 @@ def test_axe_runs_and_sees_a_real_problem(site, open_page):
                              document.querySelector('main').appendChild(i); }""")
     ids = [v["id"] for v in run_axe(page)]
     assert "image-alt" in ids, ids
+
+
+# Best-practice rules (not WCAG-tagged, so not in the runs above) that the site keeps anyway: headings
+# in order (listing facets come right after the h1) and a visible label on every form field (Pagefind's
+# search input has only a title of its own).
+BEST_PRACTICE_RULES = ["heading-order", "label-title-only", "empty-heading", "page-has-heading-one"]
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_axe_best_practice_headings_and_labels(site, open_page, name):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = open_for_axe(site, open_page, name, DESKTOP if name != "search" else MOBILE)
+    results = Axe().run(page, options={"runOnly": {"type": "rule", "values": BEST_PRACTICE_RULES},
+                                        "resultTypes": ["violations"]})
+    violations = results.response["violations"]
+    assert not violations, f"axe-core best practice on {PAGES[name]}:\n{describe(violations)}"
+
+
+def test_search_input_has_a_visible_label(site, open_page):
+    page = open_for_axe(site, open_page, "search", MOBILE)
+    label = page.locator('label[for="search-input"]')
+    assert label.is_visible() and label.inner_text().strip() == "Search studies and trials"
+    box = page.get_by_role("textbox", name="Search studies and trials")
+    assert box.get_attribute("id") == "search-input"
+    assert "pagefind-ui__search-input" in box.get_attribute("class")
+    assert box.evaluate("e => Array.from(e.labels).map(l => l.textContent.trim())") == ["Search studies and trials"]

@@ -238,6 +238,35 @@ def test_no_horizontal_scroll_at_360px(site, open_page, name):
                     f"first elements past the edge: {wide}")
 
 
+def test_chart_text_is_readable_at_360px(site, open_page):
+    """The SVG charts keep their smallest text at 10 CSS px or more when a phone scales them down."""
+    w = open_page(viewport=MOBILE)
+    page = w.page
+    page.goto(site.url("/topics/tms/"), wait_until="networkidle")
+    imgs = page.locator("figure.chart img")
+    assert imgs.count() == 2
+    for i in range(imgs.count()):
+        img = imgs.nth(i)
+        shown = img.bounding_box()["width"]
+        svg = (site.output / "topics/tms" / img.get_attribute("src").rsplit("/", 1)[-1]).read_text(encoding="utf-8")
+        view_width = float(re.search(r'viewBox="0 0 ([\d.]+) ', svg).group(1))
+        sizes = [float(s) for s in re.findall(r"font-size: ?([\d.]+)px", svg)]
+        assert sizes, "no text in the chart: matplotlib's svg.fonttype must stay 'none'"
+        smallest = min(sizes) * shown / view_width
+        assert smallest >= 10, f"{img.get_attribute('src')}: smallest text {smallest:.1f} px at 360 px"
+
+
+def test_search_filters_start_closed_on_phones_and_open_on_wide_screens(site, open_page):
+    for viewport, expect_open in ((MOBILE, set()), (DESKTOP, {"topic", "design"})):
+        w = open_page(viewport=viewport)
+        search(w, site, UNIQUE_WORD, expect=UNIQUE_WORD.capitalize())
+        blocks = w.page.locator("details.pagefind-ui__filter-block")
+        assert blocks.count() >= 4
+        opened = {blocks.nth(i).locator("summary").inner_text().strip().lower()
+                  for i in range(blocks.count()) if blocks.nth(i).get_attribute("open") is not None}
+        assert opened == expect_open, (viewport, opened)
+
+
 SHOT_PAGES = {"home": "/", "topic": "/topics/tms/", "card": "/evidence/pubmed/32525788/",
               "trial": "/evidence/ctgov/NCT03884387/", "listing": "/topics/tms/design/review/",
               "search": f"/search/?q={UNIQUE_WORD}"}

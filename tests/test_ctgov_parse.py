@@ -208,3 +208,43 @@ def test_odd_values_do_not_leak_into_records():
     assert r["enrollment"] is None and r["has_results"] is None
     assert r["title"] == "Two lines title"
     json.dumps(r, ensure_ascii=False).encode("utf-8")  # a lone surrogate would fail here
+
+
+def test_markdown_backslash_escapes_are_removed_from_text_fields():
+    """The website export writes `Spine Surgery \\& Research`: readers must see `&`, not `\\&`."""
+    raw = json.loads(real_data(WEBSITE))
+    records = {r["nct_id"]: r for r in parse_ctgov(real_data(WEBSITE), WEBSITE).records}
+    escape = re.compile(r"\\([!-/:-@\[-`{-~])")
+    seen = 0
+    for study in raw:
+        ps = study["protocolSection"]
+        rec = records[ps["identificationModule"]["nctId"]]
+        conds = ps.get("conditionsModule", {})
+        sources = {
+            "title": [ps["identificationModule"].get("briefTitle") or ps["identificationModule"]["officialTitle"]],
+            "summary": [ps.get("descriptionModule", {}).get("briefSummary")],
+            "conditions": conds.get("conditions", []),
+            "keywords": conds.get("keywords", []),
+            "interventions": [i["name"] for i in ps.get("armsInterventionsModule", {}).get("interventions", [])],
+            "why_stopped": [ps["statusModule"].get("whyStopped")],
+        }
+        parsed = {
+            "title": [rec["title"]],
+            "summary": [rec["abstract"][0]["text"] if rec["abstract"] else None],
+            "conditions": rec["conditions"], "keywords": rec["keywords"],
+            "interventions": rec["interventions"], "why_stopped": [rec["why_stopped"]],
+        }
+        for field, values in sources.items():
+            values = [" ".join(v.split()) for v in values if v and v.strip()]
+            expected = list(dict.fromkeys(escape.sub(r"\1", v) for v in values))
+            got = [v for v in parsed[field] if v]
+            assert got == expected, (rec["nct_id"], field)
+            assert not any("\\&" in v for v in got), (rec["nct_id"], field)
+            seen += sum(1 for v in values if escape.search(v))
+    assert seen > 0, "the recording no longer has any backslash escapes to test"
+    spine = [r for r in records.values() if "Spine Surgery & Research" in r["abstract"][0]["text"]]
+    assert spine and "\\" not in spine[0]["abstract"][0]["text"].split("Spine Surgery")[1][:20]
+    # nothing else in the text changed: removing exactly the escapes from the source gives the record
+    src = next(s for s in raw if s["protocolSection"]["identificationModule"]["nctId"] == spine[0]["nct_id"])
+    summary = " ".join(src["protocolSection"]["descriptionModule"]["briefSummary"].split())
+    assert spine[0]["abstract"][0]["text"] == summary.replace("\\&", "&").replace("\\<", "<").replace("\\>", ">")

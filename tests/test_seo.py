@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import runpy
 import sys
 import xml.etree.ElementTree as ET
 
@@ -17,6 +18,8 @@ from seo import make_canonical, sitemap_index_xml, sitemap_xml  # noqa: E402
 pytestmark = pytest.mark.slow
 
 NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+# The footer's "Report an error" link is absolute (another site), so it works at any depth too.
+REPOSITORY = runpy.run_path(str(ROOT / "pelican.conf.py"))["SOURCE_REPOSITORY_URL"]
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +73,7 @@ def test_404_page_works_at_any_depth(site):
         for tag in page.find_all(["a", "link", "script", "img"]):
             url = tag.get("href") or tag.get("src")
             if url and not url.startswith(("#", "mailto:", "data:")):
-                assert url.startswith(("/", SITEURL + "/")), url
+                assert url.startswith(("/", SITEURL + "/", REPOSITORY + "/")), url
     pub = BeautifulSoup((site["pub"] / "404.html").read_text(encoding="utf-8"), "html.parser")
     assert pub.find("a", href=f"{SITEURL}/search/")
 
@@ -95,3 +98,18 @@ def test_sitemap_xml_escapes_and_splits():
     assert locs == ["https://x.org/a?b=1&c=2", "https://x.org/"]
     index = ET.fromstring(sitemap_index_xml(["https://x.org/sitemap-1.xml"]))
     assert index.tag.endswith("sitemapindex")
+
+
+def test_every_page_has_exactly_one_canonical_link_to_itself(site):
+    for out, base in ((site["pub"], SITEURL), (site["dev"], "")):
+        pages = [p for p in out.rglob("*.html") if not p.relative_to(out).as_posix().startswith("pagefind/")]
+        assert len(pages) > 50
+        for path in pages:
+            rel = path.relative_to(out).as_posix()
+            page = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+            links = page.find_all("link", rel="canonical")
+            assert len(links) == 1, f"{rel}: {len(links)} canonical links"
+            own = rel[: -len("index.html")] if rel.endswith("index.html") else rel
+            assert links[0]["href"] == f"{base}/{own}", rel
+            if base:
+                assert links[0]["href"].startswith(SITEURL + "/"), rel  # absolute when published

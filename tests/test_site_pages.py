@@ -9,7 +9,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from harvest.topics import load_topics
-from sitebuild import EDITOR_CHANGE, REFERENCE_DATE, build_site, make_report, sample_records
+from sitebuild import EDITOR_CHANGE, REFERENCE_DATE, ROOT, build_site, derive, make_report, sample_records
 
 pytestmark = pytest.mark.slow
 
@@ -36,9 +36,32 @@ See [the evidence summary](#evidence-summary).
 """
 
 
+def strongest_records(records: list[dict]) -> list[dict]:
+    """Ketamine cards that test the "Strongest evidence first" rule (copies of the sample's real records)."""
+    pub = next(r for r in records if r["id"] == "pubmed:32525788")
+    trial = next(r for r in records if r["id"] == "ctgov:NCT00763412")   # real randomized trial with results
+
+    def t(nct, **changes):
+        return derive(trial, nct, topics=["ketamine"], **changes)
+
+    return [
+        derive(pub, "90000010", design="rct", year=2023, date="2023-01", topics=["ketamine"],
+               publication_types=["Journal Article", "Randomized Controlled Trial"]),
+        derive(pub, "90000011", design="meta-analysis", year=2020, date="2020-01", topics=["ketamine"],
+               publication_types=["Journal Article", "Meta-Analysis"]),
+        t("NCT90000010", status="COMPLETED", has_results=True, enrollment=300),
+        t("NCT90000011", status="COMPLETED", has_results=True, enrollment=80),
+        t("NCT90000012", status="TERMINATED", has_results=True, enrollment=1000, why_stopped="Funding"),
+        t("NCT90000013", status="RECRUITING", has_results=False, enrollment=2000),
+        t("NCT90000014", status="COMPLETED", has_results=False, enrollment=900),
+        t("NCT90000015", status="COMPLETED", has_results=True, enrollment=700, design="clinical-trial"),
+    ]
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     records, editors = sample_records()
+    records += strongest_records(records)
     topics = load_topics()
     report = make_report(REFERENCE_DATE + "T03:16:10Z", topics, counts={"tms": {"pubmed": 21, "ctgov": 8}},
                          changes={"new": ["pubmed:32525788"], "updated": [], "new_retractions": [],
@@ -85,6 +108,10 @@ def test_home_says_what_the_site_is_not_and_has_a_labelled_search_box(site):
 def test_home_shows_editor_intro_and_latest_evidence_newest_first(site):
     page = soup(site["out"], "index.html")
     assert "atlas intro" in text(page.select_one(".intro"))
+    # right after the opening sentence, before the "what this site is / is not" columns
+    hero = page.select_one(".hero")
+    order = [c.get("class", [c.name])[0] for c in hero.find_all(recursive=False)]
+    assert order[:4] == ["h1", "lead", "intro", "is-isnt"], order
     latest = page.select("#latest-h ~ ol .ev-item")
     assert len(latest) == 10
     years = [int(re.search(r"\b(19|20)\d\d\b", text(li)).group()) for li in latest]
@@ -120,18 +147,26 @@ def test_topic_summary_counts_by_design(site):
     assert list(counts)[0] == "Meta-analysis"
 
 
-def test_strongest_evidence_first_excludes_retracted_and_orders_rcts_by_size(site):
+def strongest_ids(out, slug):
+    page = soup(out, f"topics/{slug}/index.html")
+    return [a["href"].rstrip("/").rsplit("/", 1)[-1] for a in page.select("#strongest + p + ol .ev-item a.ev-title")]
+
+
+def test_strongest_evidence_lists_evidence_not_plans(site):
+    # TMS: the meta-analysis, the systematic review, then the one randomized trial with posted results;
+    # the retracted RCT, the recruiting trials (500 and 50 planned), the withdrawn trial and completed
+    # registrations without results are all left out.
+    assert strongest_ids(site["out"], "tms") == ["90000001", "38909159", "NCT00763412"]
     page = soup(site["out"], "topics/tms/index.html")
-    items = page.select("#strongest + p + ol .ev-item a.ev-title")
-    hrefs = [a["href"] for a in items]
-    assert hrefs[0].endswith("evidence/pubmed/90000001/")      # the meta-analysis
-    assert hrefs[1].endswith("evidence/pubmed/38909159/")      # the systematic review
-    assert not any(h.endswith("evidence/pubmed/90000002/") for h in hrefs)  # retracted RCT left out
-    rct_sizes = []
-    for a in items[2:]:
-        m = re.search(r"([\d,]+) (enrolled|planned)", text(a.find_parent("li")))
-        rct_sizes.append(int(m.group(1).replace(",", "")) if m else 0)
-    assert rct_sizes == sorted(rct_sizes, reverse=True) and rct_sizes[0] == 500
+    rule = text(page.select_one("#strongest + p"))
+    assert "registrations without results are left out" in rule and "stopped trials" in rule
+
+
+def test_strongest_evidence_orders_publications_then_trials_with_results_by_size(site):
+    # meta-analysis, RCT publication, then trials with results largest first; not the terminated trial
+    # (1,000 with results), the recruiting one (2,000 planned), the completed one without results (900)
+    # or the non-randomized one (700 with results).
+    assert strongest_ids(site["out"], "ketamine") == ["90000011", "90000010", "NCT90000010", "NCT90000011"]
 
 
 def test_recruiting_trials_are_listed(site):
@@ -302,14 +337,34 @@ def test_methods_page(site):
     assert len(rows) == 2 * len(site["topics"])
     tms_pubmed = [r for r in rows if text(r.th).startswith("Transcranial") and "PubMed" in text(r)][0]
     assert text(tms_pubmed.select("td")[1]) == "21"
-    assert page.select_one("#cadence") and "every night" in text(page.select_one("#cadence"))
-    assert page.select_one("#limitations li")
+    # the design order is generated from the record contract, strongest first
+    from harvest.record import DESIGN_LABELS, DESIGNS
+    order = [text(li).rsplit(" (level", 1)[0] for li in page.select("#designs ol li")]
+    assert order == [DESIGN_LABELS[d] for d in DESIGNS]
+
+
+def test_methods_page_shows_editor_prose_first_and_says_nothing_twice(site):
+    page = soup(site["out"], "methods/index.html")
+    main = page.select_one("main article")
+    prose = main.select_one(".editor-prose")
+    assert prose is not None and prose.find_next("section")["id"] == "queries"
+    assert prose.find_previous("section") is None  # nothing generated comes before the prose
+    # cadence and limitations are the editor's text, once (no second, fixed-prose copy from the theme)
+    headings = [text(h) for h in main.find_all("h2")]
+    for heading in ("Data sources", "Update cadence", "Limitations"):
+        assert headings.count(heading) == 1, headings
+    assert "every night" in text(prose) and prose.select_one("#limitations + ul li")
+    assert not main.select("#cadence, #sources-h, #limits-h")
+    # every same-page anchor content/pages/methods.md links to is on the page
+    for a in prose.select('a[href^="#"]'):
+        assert page.find(id=a["href"][1:]) is not None, a["href"]
 
 
 def test_about_glossary_and_search_pages_exist(site):
     out = site["out"]
     about = soup(out, "about/index.html")
     assert "not medical advice" in text(about.select_one("#disclaimer")).lower()
+    assert len(about.select("#disclaimer")) == 1 and about.select_one("#disclaimer-h") is None  # the editor's
     if (out.parent / "content" / "pages" / "glossary.md").exists():
         assert soup(out, "glossary/index.html").h1
     search = soup(out, "search/index.html")
@@ -317,6 +372,26 @@ def test_about_glossary_and_search_pages_exist(site):
     assert scripts[0].endswith("pagefind/pagefind-ui.js") and scripts[1].endswith("theme/js/search.js")
     assert search.select_one('link[href$="pagefind/pagefind-ui.css"]')
     assert search.select_one("#search") and search.select_one("noscript")
+
+
+def test_report_an_error_links_to_the_source_repository(site):
+    import runpy
+    repo = runpy.run_path(str(ROOT / "pelican.conf.py"))["SOURCE_REPOSITORY_URL"]
+    assert repo.startswith("https://")
+    about = soup(site["out"], "about/index.html")
+    assert about.select_one(f'main a[href="{repo}/issues"]').get_text(strip=True) == "Report an error"
+    for rel in ("index.html", "topics/tms/index.html", "evidence/pubmed/32525788/index.html"):
+        assert soup(site["out"], rel).select_one(f'footer a[href="{repo}/issues"]'), rel
+
+
+def test_about_without_editor_text_shows_the_templates_disclaimer(tmp_path):
+    records, _ = sample_records()
+    out = build_site(tmp_path, records[:3], editor_content=False)
+    about = soup(out, "about/index.html")
+    assert "not medical advice" in text(about.select_one("#disclaimer")).lower()
+    assert about.select_one("#disclaimer-h") is not None
+    home = soup(out, "index.html")  # no editor intro: the longer lead says what the site is
+    assert home.select_one(".intro") is None and "plain-language explainers" in text(home.select_one(".lead"))
 
 
 def test_disclaimer_on_every_page(site):

@@ -111,12 +111,14 @@ def link_evidence(generator):
         linked_trials = [{"id": n, "article": by_id.get(f"ctgov:{n}")} for n in sorted(trials_of[rec["id"]])]
         linked_pubs = [{"id": p, "article": by_id.get(f"pubmed:{p}")}
                        for p in sorted(pubs_of[rec["id"]], key=lambda p: (len(p), p))]
+        bottom = model.bottom_line(rec)
         art.ev = {
             "level": model.level(rec["design"]),
             "design_label": model.design_label(rec["design"]),
             "status_label": model.status_label(rec["status"]),
             "phase_label": model.phase_label(rec["phases"]) if rec["phases"] else "",
-            "bottom_line": model.bottom_line(rec),
+            "bottom_line": bottom,
+            "bottom_line_html": art.safe_html["abstract"][rec["abstract"].index(bottom)] if bottom else None,
             "notices": model.notices(rec),
             "overdue": model.results_overdue(rec, bool(linked_pubs), ref),
             "stopped": rec["status"] in model.STOPPED_STATUSES,

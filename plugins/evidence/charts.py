@@ -18,7 +18,7 @@ from .model import PHASE_LABELS, design_label, designs_in_order, phase_label, st
 # Okabe–Ito palette: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
            "#999999", "#882255"]
-_RENDER_VERSION = "2"  # bump when the drawing code changes, to invalidate cached SVGs
+_RENDER_VERSION = "3"  # bump when the drawing code changes, to invalidate cached SVGs
 
 
 def publications_by_year(records: list[dict]) -> dict:
@@ -85,11 +85,26 @@ def describe(table: dict) -> str:
             f"Most in {table['row_header'].lower()} {peak}. The same numbers are in the table below.")
 
 
+# Charts are drawn small (5 in wide) with large type, so the text stays readable when a phone scales
+# the image down to ~330 px (about 11 px type); on wide screens the image is shown 500 px wide.
+WIDTH_IN = 5.0
+FONT_PT = 13
+SMALL_PT = 12
+_LEGEND_ROW_IN = 0.3
+
+
+def legend_columns(table: dict) -> int:
+    """Two legend columns fit the width when the labels are short, else one."""
+    return 2 if max(len(c) for c in table["columns"]) <= 22 else 1
+
+
 def figsize(table: dict, kind: str) -> tuple[float, float]:
     """Figure size in inches; the page gives the <img> the same aspect ratio (100 px per inch)."""
+    legend_rows = -(-len(table["columns"]) // legend_columns(table))
+    legend = 0.35 + _LEGEND_ROW_IN * legend_rows
     if kind == "trials":
-        return 7.2, round(max(3.0, 0.45 * len(table["rows"]) + 1.6), 2)
-    return 7.2, 3.6
+        return WIDTH_IN, round(max(2.2, 0.5 * len(table["rows"]) + 1.1) + legend, 2)
+    return WIDTH_IN, round(3.0 + legend, 2)
 
 
 def render_svg(table: dict, kind: str, cache_dir: str | None) -> bytes:
@@ -118,14 +133,18 @@ def _draw(table: dict, kind: str) -> bytes:
         "svg.hashsalt": "mood-evidence-atlas",
         "svg.fonttype": "none",
         "font.family": "sans-serif",
-        "font.size": 11,
+        "font.size": FONT_PT,
+        "axes.labelsize": FONT_PT,
+        "xtick.labelsize": SMALL_PT,
+        "ytick.labelsize": SMALL_PT,
+        "legend.fontsize": SMALL_PT,
         "axes.spines.top": False,
         "axes.spines.right": False,
     }
     with matplotlib.rc_context(rc):
         rows, cols, values = table["rows"], table["columns"], table["values"]
         horizontal = kind == "trials"
-        fig, ax = plt.subplots(figsize=figsize(table, kind))
+        fig, ax = plt.subplots(figsize=figsize(table, kind), layout="constrained")
         base = [0] * len(rows)
         positions = list(range(len(rows)))
         for j, col in enumerate(cols):
@@ -140,17 +159,18 @@ def _draw(table: dict, kind: str) -> bytes:
             ax.set_yticks(positions, rows)
             ax.invert_yaxis()
             ax.set_xlabel(table["xlabel"])
-            ax.xaxis.get_major_locator().set_params(integer=True)
+            ax.xaxis.get_major_locator().set_params(integer=True, nbins=5)
         else:
-            # Label at most ~8 years, on round steps, so the labels never run into each other.
-            step = next((n for n in (1, 2, 5, 10, 20, 50) if len(rows) / n <= 8), 100)
+            # Label at most ~5 years (the chart is narrow), on round steps, so labels never collide.
+            step = next((n for n in (1, 2, 5, 10, 20, 50) if len(rows) / n <= 5), 100)
             first = next((i for i, y in enumerate(rows) if int(y) % step == 0), 0)
             ax.set_xticks(positions[first::step], rows[first::step])
             ax.set_xlabel(table["xlabel"])
             ax.set_ylabel(table["ylabel"])
-            ax.yaxis.get_major_locator().set_params(integer=True)
-        ax.legend(frameon=False, fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        fig.tight_layout()
+            ax.yaxis.get_major_locator().set_params(integer=True, nbins=5)
+        # Below the axes, not beside them: a side legend would take half of a phone-width chart.
+        fig.legend(loc="outside lower center", ncols=legend_columns(table), frameon=False,
+                   handlelength=1.0, columnspacing=1.2)
         buf = io.BytesIO()
         fig.savefig(buf, format="svg", metadata={"Date": None})
         plt.close(fig)

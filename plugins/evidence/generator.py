@@ -72,8 +72,7 @@ class EvidencePagesGenerator(Generator):
             {"value": v, "label": model.status_label(v), "count": len(items), "url": url}
             for kind, v, label, url, items in specs if kind == "status"
         ]
-        strongest = [a for a in sorted(cards, key=lambda a: model.strength_key(a.record))
-                     if model.level(a.record["design"]) <= 2 and not a.record["retracted"]][:10]
+        strongest = model.strongest_evidence(cards)
         recruiting = [a for a in cards if model.is_recruiting(a.record)]
         chart_specs = []
         for kind, name, table in (

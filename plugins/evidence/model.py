@@ -197,6 +197,32 @@ def strength_key(record: dict) -> tuple:
 _DESIGN_RANK = {d: i for i, d in enumerate(DESIGNS)}
 
 
+def is_strong_evidence(record: dict) -> bool:
+    """Belongs in a topic's "Strongest evidence first" list: evidence, not plans.
+
+    Publications at level 1-2 (meta-analyses, systematic reviews, RCT reports) that are not
+    retracted, and randomized trials that have posted results and were not withdrawn, terminated or
+    suspended.  A registration without results says what will be tested, not what was found.
+    """
+    if level(record.get("design")) > 2 or record.get("retracted"):
+        return False
+    if record.get("source") == "ctgov":
+        return bool(record.get("has_results")) and record.get("status") not in STOPPED_STATUSES
+    return True
+
+
+def strongest_key(record: dict) -> tuple:
+    """Publications first (by strength_key), then trials with posted results, largest enrollment first."""
+    if record.get("source") == "ctgov":
+        return (1, -sample_size(record)) + newest_key(record)
+    return (0, 0) + strength_key(record)
+
+
+def strongest_evidence(articles, limit: int = 10) -> list:
+    return sorted((a for a in articles if is_strong_evidence(a.record)),
+                  key=lambda a: strongest_key(a.record))[:limit]
+
+
 def _neg_date(date: str | None, year: int | None) -> tuple[int, int, int]:
     """(-year, -month, -day) so an ascending sort puts the newest first; unknown parts count as 0."""
     m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", date or "")

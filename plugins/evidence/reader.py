@@ -15,6 +15,7 @@ import os
 import re
 
 import nh3
+from markupsafe import Markup, escape
 from pelican.readers import MarkdownReader
 from pelican.utils import SafeDatetime
 
@@ -37,13 +38,29 @@ def clean_inline(markup: str | None) -> str:
 
 def abstract_html(record: dict) -> str:
     """The abstract as HTML (labels as headings) — article.content, for feeds and plain themes."""
+    return safe_html(record, "")[1]
+
+
+def safe_html(record: dict, title: str) -> tuple[dict, str]:
+    """Sanitize a card's harvested markup once, at read time: ({"title", "abstract"}, content).
+
+    The templates show these Markup values as they are (card title on every listing it appears in,
+    abstract sections, bottom line) instead of running nh3 again per use.  `content` is the abstract
+    as HTML with labels as headings (article.content, for feeds and plain themes).
+    """
+    title_html = record.get("title_html")
+    shown = {"title": Markup(clean_inline(title_html)) if title_html else escape(title), "abstract": []}
     parts = []
     for section in record.get("abstract") or []:
+        markup = section.get("html")
+        cleaned = clean_inline(markup or section.get("text"))
+        shown["abstract"].append(Markup(cleaned))
         if section.get("label"):
             parts.append(f"<h3>{html.escape(section['label'])}</h3>")
-        body = section.get("html") or html.escape(section.get("text") or "")
-        parts.append(f"<p>{clean_inline(body)}</p>")
-    return "\n".join(parts)
+        # Plain text (no html) is escaped before it becomes the content; html was cleaned above.
+        body = cleaned if markup else clean_inline(html.escape(section.get("text") or ""))
+        parts.append(f"<p>{body}</p>")
+    return shown, "\n".join(parts)
 
 
 def _date(value: str | None) -> SafeDatetime | None:
@@ -86,14 +103,17 @@ class EvidenceReader(MarkdownReader):
         source = record["source"]
         key = record["pmid"] if source == "pubmed" else record["nct_id"]
         url = f"evidence/{source}/{key}/"
+        title = meta.get("title") or record["title"] or record["id"]
+        shown, content = safe_html(record, title)
         metadata = {
-            "title": meta.get("title") or record["title"] or record["id"],
+            "title": title,
             "slug": meta.get("slug") or f"{source}-{key}",
             "url": url,
             "save_as": url + "index.html",
             "template": "card",
             "record": record,
             "editor": editor,
+            "safe_html": shown,
         }
         date = _date(meta.get("date")) or _date(record["date"])
         if date is None and isinstance(record["year"], int):
@@ -104,7 +124,7 @@ class EvidenceReader(MarkdownReader):
             metadata["modified"] = modified
         if editor and editor.get("hidden"):
             metadata["status"] = "skip"  # Pelican drops it: no page, no listing, no feed entry
-        return abstract_html(record), metadata
+        return content, metadata
 
     def _page_metadata(self, rel: str, metadata: dict) -> dict:
         if rel.startswith("topics/"):

@@ -9,15 +9,33 @@
   }
   // Absolute URL: Pagefind imports its bundle relative to its own script, not to this page.
   var bundle = new URL(el.getAttribute("data-bundle") || "/pagefind/", document.baseURI).href;
+  // Open filter groups push the results below the fold on a phone: open them on wide screens only.
+  var wide = window.matchMedia("(min-width: 48rem)").matches;
   var ui = new PagefindUI({
     element: "#search",
     bundlePath: bundle,
     showImages: false,
     showSubResults: false,
     resetStyles: false,
-    openFilters: ["topic", "design"],
+    openFilters: wide ? ["topic", "design"] : [],
     translations: { placeholder: "Search studies and trials", search_label: "Search studies and trials" }
   });
+
+  // Pagefind's input has only a title; give it the id the page's visible <label for> names.
+  var labelFor = el.getAttribute("data-input-id");
+  function labelInput() {
+    var input = el.querySelector(".pagefind-ui__search-input");
+    if (!input) return false;
+    if (labelFor && !input.id) input.id = labelFor;
+    var label = labelFor && document.querySelector('label[for="' + labelFor + '"]');
+    if (label) label.hidden = false;
+    return true;
+  }
+  if (!labelInput() && "MutationObserver" in window) {
+    var observer = new MutationObserver(function () { if (labelInput()) observer.disconnect(); });
+    observer.observe(el, { childList: true, subtree: true });
+  }
+
   var params = new URLSearchParams(window.location.search);
   var q = params.get("q");
   if (q) ui.triggerSearch(q);
