@@ -1,8 +1,8 @@
 """RIS and BibTeX citations of normalized records.
 
 Pure formatting: a record (and optionally the URL of its card page) in, text out; the same input always
-gives the same bytes.  Used for the per-card ``citation.ris`` / ``citation.bib`` files and for the
-per-topic and whole-site downloads.
+gives the same bytes.  Used for each card's RIS / BibTeX download links (data: URIs, see data_uri) and
+for the per-topic and whole-site downloads.
 
 Harvested text is untrusted here too: every value is collapsed to one line, so a title holding
 ``"\\nER  - "`` cannot end a RIS record early, and BibTeX values have LaTeX's special characters
@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from urllib.parse import quote
 
 from .record import DESIGN_LABELS, ordered
 
@@ -156,6 +157,15 @@ def to_ris(record: dict, url: str | None = None) -> str:
         lines.append(("N1", note))
     lines.append(("ER", ""))
     return "".join(f"{tag}  - {value}{RIS_EOL}" for tag, value in lines if value or tag == "ER")
+
+
+def data_uri(text: str, media_type: str) -> str:
+    """A card's citation as a self-contained download link (no file per card in the output).
+
+    Thousands of tiny citation files cost more to create than the rest of a card's output; a data:
+    URI with the `download` attribute gives readers the same file.
+    """
+    return f"data:{media_type};charset=utf-8," + quote(text, safe="")
 
 
 def ris_many(records) -> str:

@@ -1,4 +1,4 @@
-"""Downloads (CSV, JSON, RIS, BibTeX, JSON Schema) and per-card citation files of a real built site."""
+"""Downloads (CSV, JSON, RIS, BibTeX, JSON Schema) and per-card citation links of a real built site."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ import csv
 import io
 import json
 import re
-
 import sys
+from pathlib import Path
+from urllib.parse import unquote
 
 import jsonschema
 import pytest
+from bs4 import BeautifulSoup
 
 from harvest.record import FIELDS
 from sitebuild import ROOT, derive
-from test_citations import pain_review
+from test_citations import HOSTILE_TITLE, pain_review
 from test_feeds import SITEURL, extras_sites
 
 pytestmark = pytest.mark.slow
@@ -120,17 +122,43 @@ def test_ris_and_bibtex_downloads(site):
     assert "<script>" not in bib and "\\textless{}script\\textgreater{}" in bib
 
 
-def test_card_citation_files(site):
-    card = site["pub"] / "evidence" / "pubmed" / "32525788"
-    assert (card / "index.html").exists()
-    ris = (card / "citation.ris").read_bytes().decode("utf-8")
+def card_citations(page: Path) -> dict[str, tuple[str, str]]:
+    """{format: (download file name, decoded text)} of a card page's citation links."""
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    out = {}
+    for a in soup.select(".cite a[download]"):
+        head, _, body = a["href"].partition(",")
+        assert head in ("data:application/x-research-info-systems;charset=utf-8",
+                        "data:application/x-bibtex;charset=utf-8")
+        out[a["download"].rsplit(".", 1)[1]] = (a["download"], unquote(body))
+    return out
+
+
+def test_card_citation_downloads(site):
+    page = site["pub"] / "evidence" / "pubmed" / "32525788" / "index.html"
+    cites = card_citations(page)
+    name, ris = cites["ris"]
+    assert name == "evidence-pubmed-32525788.ris"
     assert "AU  - Afridi, B.\r\n" in ris and "DO  - 10.2174/1874467213666200611142438\r\n" in ris
     assert "PY  - 2021\r\n" in ris and f"UR  - {SITEURL}/evidence/pubmed/32525788/\r\n" in ris
-    bib = (card / "citation.bib").read_text(encoding="utf-8")
+    all_ris = (site["pub"] / "downloads" / "all.ris").read_bytes().decode("utf-8")
+    assert ris in all_ris  # the card's citation is the one in the downloads
+    name, bib = cites["bib"]
+    assert name == "evidence-pubmed-32525788.bib"
     assert bib.startswith("@article{afridi2021pain,") and "doi = {10.2174/1874467213666200611142438}" in bib
-    trial = site["pub"] / "evidence" / "ctgov" / "NCT00973089"
-    assert (trial / "citation.ris").read_text(encoding="utf-8").startswith("TY  - ELEC")
-    assert not (site["pub"] / "evidence" / "pubmed" / "92000001" / "citation.ris").exists()
+    trial = card_citations(site["pub"] / "evidence" / "ctgov" / "NCT00973089" / "index.html")
+    assert trial["ris"][1].startswith("TY  - ELEC")
+    # no file per card: the output holds no citation files at all
+    assert not list(site["pub"].glob("evidence/**/citation.*"))
+
+
+def test_hostile_title_stays_inside_its_citation_link(site):
+    page = site["pub"] / "evidence" / "pubmed" / site["hostile"]["pmid"] / "index.html"
+    assert "<script>alert(1)</script>" not in page.read_text(encoding="utf-8")  # escaped everywhere
+    ris = card_citations(page)["ris"][1]
+    title = " ".join(site["hostile"]["title"].split())
+    assert title.startswith(HOSTILE_TITLE)
+    assert f"TI  - {title}\r\n" in ris and ris.count("ER  - ") == 1  # the title cannot end the record
 
 
 def test_downloads_are_deterministic(site):

@@ -75,7 +75,8 @@ def _harvest_dates(runs: list[dict]) -> dict:
 
 def link_evidence(generator):
     """articles generator finished: attach derived values and publish the shared context keys."""
-    from harvest.topics import load_topics  # the parser helper's module; import late, after sys.path
+    from harvest.citations import bibtex_key, data_uri, to_bibtex, to_ris
+    from harvest.topics import load_topics
 
     settings = generator.settings
     context = generator.context
@@ -106,12 +107,15 @@ def link_evidence(generator):
     topics = load_topics()
     harvested = _harvest_dates(runs)
     fallback_day = (report or {}).get("finished", "")[:10] or None
+    siteurl = (settings.get("SITEURL") or "").rstrip("/")
     for art in cards:
         rec = art.record
         linked_trials = [{"id": n, "article": by_id.get(f"ctgov:{n}")} for n in sorted(trials_of[rec["id"]])]
         linked_pubs = [{"id": p, "article": by_id.get(f"pubmed:{p}")}
                        for p in sorted(pubs_of[rec["id"]], key=lambda p: (len(p), p))]
         bottom = model.bottom_line(rec)
+        url = f"{siteurl}/{art.url}"
+        ris, bib = to_ris(rec, url), to_bibtex(rec, bibtex_key(rec), url)
         art.ev = {
             "level": model.level(rec["design"]),
             "design_label": model.design_label(rec["design"]),
@@ -127,6 +131,10 @@ def link_evidence(generator):
             "harvested_on": harvested.get(rec["id"]) or fallback_day,
             "jsonld": filters.jsonld(rec, art, settings.get("SITEURL") or ""),
             "topic_names": [{"slug": t.slug, "name": t.name} for t in topics if t.slug in rec["topics"]],
+            "ris": ris,
+            "cite_name": art.url.strip("/").replace("/", "-"),
+            "ris_href": data_uri(ris, "application/x-research-info-systems"),
+            "bib_href": data_uri(bib, "application/x-bibtex"),
         }
 
     context["evidence"] = cards

@@ -13,6 +13,8 @@ import json
 import os
 from collections import Counter
 
+from harvest.fileio import atomic_write
+
 from .model import PHASE_LABELS, design_label, designs_in_order, phase_label, status_label, statuses_in_order
 
 # Okabe–Ito palette: distinguishable with the common colour-vision deficiencies.
@@ -107,19 +109,29 @@ def figsize(table: dict, kind: str) -> tuple[float, float]:
     return WIDTH_IN, round(3.0 + legend, 2)
 
 
-def render_svg(table: dict, kind: str, cache_dir: str | None) -> bytes:
+def _cache_file(table: dict, kind: str, cache_dir: str | None) -> str | None:
+    if not cache_dir:
+        return None
     key = hashlib.sha256(json.dumps([_RENDER_VERSION, kind, table], sort_keys=True).encode()).hexdigest()
-    cached = os.path.join(cache_dir, f"{key}.svg") if cache_dir else None
-    if cached and os.path.exists(cached):
+    return os.path.join(cache_dir, f"{key}.svg")
+
+
+def cached_svg(table: dict, kind: str, cache_dir: str | None) -> bytes | None:
+    cached = _cache_file(table, kind, cache_dir)
+    try:
         with open(cached, "rb") as fh:
             return fh.read()
-    data = _draw(table, kind)
-    if cached:
-        os.makedirs(cache_dir, exist_ok=True)
-        tmp = cached + ".tmp"
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, cached)
+    except (TypeError, FileNotFoundError):
+        return None
+
+
+def render_svg(table: dict, kind: str, cache_dir: str | None) -> bytes:
+    data = cached_svg(table, kind, cache_dir)
+    if data is None:
+        data = _draw(table, kind)
+        cached = _cache_file(table, kind, cache_dir)
+        if cached:
+            atomic_write(cached, data)
     return data
 
 

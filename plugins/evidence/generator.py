@@ -4,15 +4,23 @@ Runs after Pelican's articles and pages generators (plugin generators come after
 evidence context keys and the editor pages are already there.  Everything is written through
 Pelican's writer, so relative URLs, `content_written` signals and output overwrite checks behave as
 for Pelican's own pages.
+
+Charts are the one slow, self-contained job (matplotlib, ~0.3 s each): they are handed to a forked
+worker process in generate_context, so they draw on the second core while Pelican writes the card
+pages, and are collected in generate_output.  The parent never imports matplotlib.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 
 from pelican.generators import Generator
+
+from harvest.fileio import atomic_write, holds
 
 from . import charts, model
 
@@ -30,8 +38,37 @@ def _topic_of_page(page) -> str | None:
 
 class EvidencePagesGenerator(Generator):
     def generate_context(self):
-        # Nothing to read: the pages are derived from the articles and pages generators' output.
-        self.topic_data = []
+        # Nothing to read: the pages are derived from the articles and pages generators' output,
+        # whose contexts are complete by now.
+        evidence = self.context.get("evidence", [])
+        topics = self.context.get("topics", [])
+        self.by_path, explainers = self._editor_pages()
+        per_topic = {t.slug: [] for t in topics}
+        for art in evidence:
+            for slug in art.record["topics"]:
+                if slug in per_topic:
+                    per_topic[slug].append(art)
+        self.topic_data = [self._topic(t, per_topic[t.slug], explainers.get(t.slug)) for t in topics]
+        self.context["topic_data"] = self.topic_data
+        self.charts = self._start_charts()
+
+    def _start_charts(self) -> dict:
+        """file → SVG bytes (cached) or a Future from the chart worker."""
+        cache_dir = None
+        if self.settings.get("EVIDENCE_CHART_CACHE") and self.settings.get("CACHE_PATH"):
+            cache_dir = os.path.join(self.settings["CACHE_PATH"], "evidence-charts")
+        jobs, pool = {}, None
+        for data in self.topic_data:
+            for chart in data["charts"]:
+                svg = charts.cached_svg(chart["table"], chart["kind"], cache_dir)
+                if svg is None:
+                    if pool is None:
+                        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+                    svg = pool.submit(charts.render_svg, chart["table"], chart["kind"], cache_dir)
+                jobs[chart["file"]] = svg
+        if pool is not None:
+            pool.shutdown(wait=False)  # queued jobs still run; results are awaited in generate_output
+        return jobs
 
     # -- data ----------------------------------------------------------------------------------
 
@@ -116,38 +153,16 @@ class EvidencePagesGenerator(Generator):
 
     def _write_bytes(self, rel, data: bytes):
         path = os.path.join(self.output_path, rel)
-        try:
-            with open(path, "rb") as fh:
-                if fh.read() == data:
-                    return  # unchanged: keep the file (and its mtime)
-        except FileNotFoundError:
-            pass
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = path + ".tmp"
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
+        if not holds(path, data):  # unchanged: keep the file (and its mtime)
+            atomic_write(path, data)
 
     def generate_output(self, writer):
         evidence = self.context.get("evidence", [])
-        topics = self.context.get("topics", [])
-        by_path, explainers = self._editor_pages()
-
-        per_topic = {t.slug: [] for t in topics}
-        for art in evidence:
-            for slug in art.record["topics"]:
-                if slug in per_topic:
-                    per_topic[slug].append(art)
-        topic_data = [self._topic(t, per_topic[t.slug], explainers.get(t.slug)) for t in topics]
-        self.topic_data = topic_data
-        self.context["topic_data"] = topic_data
-
-        cache_dir = None
-        if self.settings.get("EVIDENCE_CHART_CACHE") and self.settings.get("CACHE_PATH"):
-            cache_dir = os.path.join(self.settings["CACHE_PATH"], "evidence-charts")
+        by_path, topic_data = self.by_path, self.topic_data
         for data in topic_data:
             for chart in data["charts"]:
-                self._write_bytes(chart["file"], charts.render_svg(chart["table"], chart["kind"], cache_dir))
+                svg = self.charts[chart["file"]]
+                self._write_bytes(chart["file"], svg if isinstance(svg, bytes) else svg.result())
             self._write(writer, data["url"] + "index.html", "topic", topic=data, page_url=data["url"],
                         page_title=data["topic"].name)
             self._write_listings(writer, data)

@@ -4,7 +4,8 @@ Writes
     downloads/all.{csv,json,ris,bib}            every visible card
     downloads/<topic-slug>.{csv,json,ris,bib}   the cards of one topic
     downloads/record.schema.json                JSON Schema of one record (harvest/record.schema.json)
-    evidence/<source>/<id>/citation.{ris,bib}   one card's citation, next to its page
+
+(Each card page carries its own RIS/BibTeX as download links; plugins/evidence makes them.)
 
 Reads ``evidence`` and ``topics`` from the context (plugins/evidence).  Records are written in a
 fixed order (newest date first, then id) and every byte depends only on the records, so an unchanged
@@ -12,7 +13,7 @@ site rebuilds to identical downloads.
 
 Setting (optional)::
 
-    EVIDENCE_EXPORTS = {"formats": ("csv", "json", "ris", "bib"), "citations": True}
+    EVIDENCE_EXPORTS = {"formats": ("csv", "json", "ris", "bib")}
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from harvest.record import EVIDENCE_LEVELS, ordered, valid_nct, valid_pmid
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS = {"formats": ("csv", "json", "ris", "bib"), "citations": True}
+DEFAULTS = {"formats": ("csv", "json", "ris", "bib")}
 # Shipped inside the harvest package (package-data), so it is found wherever harvest is installed.
 SCHEMA = resources.files("harvest").joinpath("record.schema.json")
 
@@ -99,10 +100,10 @@ def to_json(records: list[dict]) -> str:
 class Formatted:
     """Each record's CSV row, RIS and BibTeX text, made once and shared by every file it is in."""
 
-    def __init__(self, record: dict, url: str):
+    def __init__(self, record: dict, url: str, ris: str | None = None):
         self.record = record
         self.url = url
-        self.ris = to_ris(record, url)
+        self.ris = ris if ris is not None else to_ris(record, url)
         out = io.StringIO()
         csv.writer(out, lineterminator="\r\n").writerow(csv_row(record, url))
         self.csv = out.getvalue()
@@ -153,7 +154,7 @@ class ExportsGenerator(Generator):
     def generate_output(self, writer):
         options = settings_of(self.settings)
         siteurl = (self.settings.get("SITEURL") or "").rstrip("/")
-        records, url_of = [], {}
+        records, url_of, ris_of = [], {}, {}
         for article in self.context.get("evidence") or []:
             record = ordered(article.record)
             if card_dir(record) is None:
@@ -161,7 +162,8 @@ class ExportsGenerator(Generator):
                 continue
             records.append(record)
             url_of[record["id"]] = f"{siteurl}/{article.url.lstrip('/')}"
-        items = [Formatted(record, url_of[record["id"]]) for record in export_order(records)]
+            ris_of[record["id"]] = getattr(article, "ev", {}).get("ris")  # the card's own, same URL
+        items = [Formatted(record, url_of[record["id"]], ris_of[record["id"]]) for record in export_order(records)]
 
         downloads = os.path.join(self.output_path, "downloads")
         sets = [("all", items)]
@@ -171,13 +173,6 @@ class ExportsGenerator(Generator):
             for fmt in options["formats"]:
                 write_if_changed(os.path.join(downloads, f"{name}.{fmt}"), render_set(subset, fmt).encode("utf-8"))
         write_if_changed(os.path.join(downloads, "record.schema.json"), SCHEMA.read_bytes())
-
-        if options["citations"]:
-            for item in items:
-                base = os.path.join(self.output_path, card_dir(item.record))
-                write_if_changed(os.path.join(base, "citation.ris"), item.ris.encode("utf-8"))
-                write_if_changed(os.path.join(base, "citation.bib"),
-                            item.bibtex(item.key).encode("utf-8"))
         logger.info("exports: %d records, %d topics", len(items), len(sets) - 1)
 
 
