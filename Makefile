@@ -17,7 +17,7 @@ PELICANOPTS ?=
 HARVESTOPTS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv build publish search-index serve test check harvest cards bench clean
+.PHONY: help venv build publish serve test check harvest cards bench clean
 
 help: ## Show this help
 	@echo 'Mood Evidence Atlas'
@@ -43,20 +43,11 @@ $(VENV)/.stamp-test: $(VENV)/.stamp-runtime pyproject.toml
 
 venv: $(VENV)/.stamp-runtime ## Create/refresh the virtualenv (.venv)
 
-build: $(VENV)/.stamp-runtime ## Build the site from committed content into output/ (offline, no keys)
+build: $(VENV)/.stamp-runtime ## Build the site + Pagefind search index from committed content into output/ (offline, no keys)
 	$(PELICAN) $(INPUTDIR) -o $(OUTPUTDIR) -s $(CONFFILE) --fatal errors $(PELICANOPTS)
-	$(MAKE) --no-print-directory search-index
 
 publish: $(VENV)/.stamp-runtime ## Build the deployable site (absolute URLs from SITEURL)
 	$(PELICAN) $(INPUTDIR) -o $(OUTPUTDIR) -s $(PUBLISHCONF) --fatal errors $(PELICANOPTS)
-	$(MAKE) --no-print-directory search-index
-
-# Only card pages are indexed (listings add size, not answers).  A site without cards has nothing to
-# index and Pagefind refuses to write an empty index, so the step is skipped then.
-search-index: $(VENV)/.stamp-runtime ## (Re)build the Pagefind search index over output/
-	@if find $(OUTPUTDIR)/evidence -name index.html -print -quit 2>/dev/null | grep -q .; then \
-	  $(PY) -m pagefind --site $(OUTPUTDIR) --glob 'evidence/**/*.html' --silent; \
-	else echo 'search-index: no card pages in $(OUTPUTDIR)/evidence, nothing to index'; fi
 
 serve: ## Serve output/ at http://localhost:$(PORT) (run `make build` first)
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory $(OUTPUTDIR)

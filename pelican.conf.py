@@ -22,7 +22,7 @@ SOURCE_REPOSITORY_URL = "https://github.com/mood-evidence-atlas/mood-evidence-at
 PATH = "content"
 THEME = str(_ROOT / "theme")
 PLUGIN_PATHS = [str(_ROOT / "plugins")]
-PLUGINS = ["speedups", "evidence", "feeds", "exports", "seo"]
+PLUGINS = ["speedups", "evidence", "feeds", "exports", "seo", "search"]
 
 # Evidence cards are articles; editor pages (incl. topic explainers) are pages.
 ARTICLE_PATHS = ["evidence"]

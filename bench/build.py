@@ -6,7 +6,7 @@ For each N: writes N synthetic evidence cards (80 % PubMed articles, 20 % trials
 harvest.cards.render_card into a temp dir, then in the same run
 
   full   the site as `make build` makes it: pelican.conf.py with every plugin and the theme, the
-         repository's editor pages, then Pagefind with the Makefile's glob;
+         repository's editor pages, and the Pagefind index (built inside the run by plugins/search);
   stock  Pelican with its `simple` theme, no plugins and default settings, on the same cards;
 
 and prints wall time, peak memory (max RSS of each child process, from wait4), pages written,
@@ -171,9 +171,12 @@ def bench(n: int, keep: bool) -> dict:
         full_wall, full_mem = run([str(BIN / "pelican"), str(content), "-o", str(out_full), "-s",
                                    str(full_conf), "--fatal", "errors"], ROOT)
         pages_full = count_pages(out_full)
-        pf_wall, pf_mem = run([str(BIN / "python"), "-m", "pagefind", "--site", str(out_full), "--glob",
-                               "evidence/**/*.html", "--silent"], ROOT)
         pf_size = dir_size_mb(out_full / "pagefind")
+        # The same site with the search index switched off, to show what Pagefind adds.
+        out_nosearch = tmp / "out-nosearch"
+        plain_wall, _ = run([str(BIN / "pelican"), str(content), "-o", str(out_nosearch), "-s",
+                             str(full_conf), "--fatal", "errors", "-e", 'SEARCH_INDEX={"enabled": false}',
+                             f'CACHE_PATH="{tmp / "cache-nosearch"}"'], ROOT)
 
         # Stock Pelican on the same cards.
         stock_content = tmp / "stock-content"
@@ -188,7 +191,7 @@ def bench(n: int, keep: bool) -> dict:
         return {
             "n": n, "gen": gen_seconds,
             "full": full_wall, "full_mem": full_mem, "pages_full": pages_full,
-            "pagefind": pf_wall, "pagefind_mem": pf_mem, "pagefind_mb": pf_size,
+            "plain": plain_wall, "pagefind_mb": pf_size,
             "stock": stock_wall, "stock_mem": stock_mem, "pages_stock": pages_stock,
         }
     finally:
@@ -203,20 +206,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("sizes", nargs="*", type=int, default=[1000, 5000, 20000])
     parser.add_argument("--keep", action="store_true", help="keep the temp dirs")
     args = parser.parse_args(argv)
-    head = (f"{'cards':>6} | {'full pelican':>12} {'+pagefind':>10} {'= site':>8} | {'stock':>7} | "
-            f"{'ratio pel':>9} {'ratio site':>10} | {'peak MB full/pf/stock':>21} | "
-            f"{'pages full/stock':>16} | {'index MB':>8}")
+    head = (f"{'cards':>6} | {'full site':>9} {'(no search)':>11} | {'stock':>7} | {'ratio':>5} | "
+            f"{'peak MB full/stock':>18} | {'pages full/stock':>16} | {'index MB':>8}")
     print(head)
     print("-" * len(head))
     for n in args.sizes:
         r = bench(n, args.keep)
-        site = r["full"] + r["pagefind"]
-        print(f"{n:>6} | {r['full']:>11.1f}s {r['pagefind']:>9.1f}s {site:>7.1f}s | {r['stock']:>6.1f}s | "
-              f"{r['full'] / r['stock']:>9.2f} {site / r['stock']:>10.2f} | "
-              f"{r['full_mem']:>7}/{r['pagefind_mem']}/{r['stock_mem']:<6} | "
+        print(f"{n:>6} | {r['full']:>8.1f}s {r['plain']:>10.1f}s | {r['stock']:>6.1f}s | "
+              f"{r['full'] / r['stock']:>5.2f} | {r['full_mem']:>8}/{r['stock_mem']:<9} | "
               f"{r['pages_full']:>7}/{r['pages_stock']:<8} | {r['pagefind_mb']:>8.1f}", flush=True)
-    print("full = pelican.conf.py + all plugins + theme (then Pagefind, Makefile glob); "
-          "stock = Pelican simple theme, no plugins, default settings; ratios = full / stock.")
+    print("full site = `make build`: pelican.conf.py, all plugins, theme and the Pagefind index; (no search) = "
+          "the same with SEARCH_INDEX disabled;\nstock = Pelican, simple theme, no plugins, default settings; "
+          "ratio = full site / stock (cold caches, fresh output dirs; peak MB = largest process).")
     return 0
 
 

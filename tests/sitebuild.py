@@ -5,7 +5,8 @@
 writes one card per record with harvest.cards.write_card (the harvester's own writer), copies the
 editor's pages and explainers from content/ (unless told not to), writes the run report(s), and runs
 Pelican with the project's pelican.conf.py exactly as `make build` does (`--fatal errors`, in a
-subprocess so each build starts from clean plugin state), optionally followed by Pagefind.
+subprocess so each build starts from clean plugin state), optionally with the Pagefind index
+(plugins/search, the same path as `make build`).
 
 Records for tests come from real recordings (tests/data/real-api/, parsed with the project's parsers):
 see real_records() and derive().
@@ -125,7 +126,8 @@ def build_site(
     for run in runs if runs is not None else ([report] if report else []):
         (data / "runs" / f"{run['run_id']}.json").write_text(json.dumps(run, indent=2, sort_keys=True),
                                                            encoding="utf-8")
-    extra = {"EVIDENCE_DATA_PATH": str(data), "CACHE_PATH": str(tmp_path / "cache")}
+    extra = {"EVIDENCE_DATA_PATH": str(data), "CACHE_PATH": str(tmp_path / "cache"),
+             "SEARCH_INDEX": {"enabled": pagefind}}  # plugins/search runs Pagefind inside the build
     if reference_date:
         extra["EVIDENCE_REFERENCE_DATE"] = reference_date
     extra.update(settings or {})
@@ -134,13 +136,8 @@ def build_site(
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SiteBuildError(f"pelican failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    if pagefind:
-        proc = subprocess.run(
-            [sys.executable, "-m", "pagefind", "--site", str(out), "--glob", "evidence/**/*.html", "--silent"],
-            cwd=ROOT, capture_output=True, text=True,
-        )
-        if proc.returncode != 0:
-            raise SiteBuildError(f"pagefind failed:\n{proc.stdout}\n{proc.stderr}")
+    if pagefind and not (out / "pagefind" / "pagefind.js").exists():
+        raise SiteBuildError(f"no search index in {out}:\n{proc.stdout}\n{proc.stderr}")
     return out
 
 

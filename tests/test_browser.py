@@ -8,6 +8,7 @@ recordings (tests/browser.py).  Run: .venv/bin/python -m pytest tests/test_brows
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -290,3 +291,21 @@ def test_screenshots_at_desktop_and_360px(site, open_page):
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000, f"{path.name}: not a real PNG"
         width = int.from_bytes(data[16:20], "big")
         assert width == int(path.stem.rsplit("-", 1)[1]), f"{path.name}: {width} px wide"
+
+
+# --- citations -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("label, filename, first_line", [
+    ("RIS", "evidence-pubmed-38011560.ris", "TY  - JOUR"),
+    ("BibTeX", "evidence-pubmed-38011560.bib", "@article{krystal2023ketamine,"),
+])
+def test_card_citation_links_download_files_without_javascript(site, open_page, label, filename, first_line):
+    w = open_page(javascript=False)
+    w.page.goto(site.url("/evidence/pubmed/38011560/"))
+    with w.page.expect_download() as info:
+        w.page.locator(".cite").get_by_role("link", name=label, exact=True).click()
+    download = info.value
+    assert download.suggested_filename == filename
+    text = Path(download.path()).read_text(encoding="utf-8")
+    assert text.splitlines()[0] == first_line
+    assert "Ketamine and the neurobiology of depression" in text

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
 import re
 import sys
 from pathlib import Path
-from urllib.parse import unquote
 
 import jsonschema
 import pytest
@@ -128,9 +128,9 @@ def card_citations(page: Path) -> dict[str, tuple[str, str]]:
     out = {}
     for a in soup.select(".cite a[download]"):
         head, _, body = a["href"].partition(",")
-        assert head in ("data:application/x-research-info-systems;charset=utf-8",
-                        "data:application/x-bibtex;charset=utf-8")
-        out[a["download"].rsplit(".", 1)[1]] = (a["download"], unquote(body))
+        assert head in ("data:application/x-research-info-systems;charset=utf-8;base64",
+                        "data:application/x-bibtex;charset=utf-8;base64")
+        out[a["download"].rsplit(".", 1)[1]] = (a["download"], base64.b64decode(body).decode("utf-8"))
     return out
 
 

@@ -135,6 +135,16 @@ def render_svg(table: dict, kind: str, cache_dir: str | None) -> bytes:
     return data
 
 
+def render_all(jobs: list[tuple[str, dict, str]], cache_dir: str | None, conn) -> None:
+    """Chart worker (a forked child): draw every (file, table, kind), send {file: svg} or an error text."""
+    try:
+        conn.send({file: render_svg(table, kind, cache_dir) for file, table, kind in jobs})
+    except BaseException as exc:  # noqa: BLE001 - the parent reports it and fails the build
+        conn.send(f"{type(exc).__name__}: {exc}")
+    finally:
+        conn.close()
+
+
 def _draw(table: dict, kind: str) -> bytes:
     import matplotlib  # imported here: builds whose charts are all cached never pay for it
 

@@ -16,7 +16,6 @@ import math
 import multiprocessing
 import os
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 
 from pelican.generators import Generator
 
@@ -53,22 +52,45 @@ class EvidencePagesGenerator(Generator):
         self.charts = self._start_charts()
 
     def _start_charts(self) -> dict:
-        """file → SVG bytes (cached) or a Future from the chart worker."""
+        """file → SVG bytes for cached charts; the others are drawn by a forked child (self.chart_worker).
+
+        A plain forked Process and a pipe, not a pool: a pool starts a thread in this process, and
+        plugins/search forks again later.
+        """
         cache_dir = None
         if self.settings.get("EVIDENCE_CHART_CACHE") and self.settings.get("CACHE_PATH"):
             cache_dir = os.path.join(self.settings["CACHE_PATH"], "evidence-charts")
-        jobs, pool = {}, None
+        done, todo = {}, []
         for data in self.topic_data:
             for chart in data["charts"]:
                 svg = charts.cached_svg(chart["table"], chart["kind"], cache_dir)
                 if svg is None:
-                    if pool is None:
-                        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-                    svg = pool.submit(charts.render_svg, chart["table"], chart["kind"], cache_dir)
-                jobs[chart["file"]] = svg
-        if pool is not None:
-            pool.shutdown(wait=False)  # queued jobs still run; results are awaited in generate_output
-        return jobs
+                    todo.append((chart["file"], chart["table"], chart["kind"]))
+                else:
+                    done[chart["file"]] = svg
+        self.chart_worker = None
+        if todo:
+            receive, send = multiprocessing.Pipe(duplex=False)
+            child = multiprocessing.get_context("fork").Process(
+                target=charts.render_all, args=(todo, cache_dir, send), daemon=True)
+            child.start()
+            send.close()
+            self.chart_worker = (child, receive)
+        return done
+
+    def _collect_charts(self) -> None:
+        if self.chart_worker is None:
+            return
+        child, receive = self.chart_worker
+        try:
+            rendered = receive.recv()
+        except EOFError:
+            raise RuntimeError(f"the chart worker died (exit {child.exitcode})") from None
+        child.join()
+        if isinstance(rendered, str):
+            raise RuntimeError(f"drawing charts failed: {rendered}")
+        self.charts.update(rendered)
+        self.chart_worker = None
 
     # -- data ----------------------------------------------------------------------------------
 
@@ -159,10 +181,10 @@ class EvidencePagesGenerator(Generator):
     def generate_output(self, writer):
         evidence = self.context.get("evidence", [])
         by_path, topic_data = self.by_path, self.topic_data
+        self._collect_charts()
         for data in topic_data:
             for chart in data["charts"]:
-                svg = self.charts[chart["file"]]
-                self._write_bytes(chart["file"], svg if isinstance(svg, bytes) else svg.result())
+                self._write_bytes(chart["file"], self.charts[chart["file"]])
             self._write(writer, data["url"] + "index.html", "topic", topic=data, page_url=data["url"],
                         page_title=data["topic"].name)
             self._write_listings(writer, data)

@@ -1,0 +1,104 @@
+"""Build the Pagefind search index inside the Pelican run, on the second core.
+
+Run after Pelican, Pagefind added ~40 % to a 5,000-card build, and starting it once the card pages
+were written saved little: card pages are most of the build.  So the index is built from its own
+input, in parallel with the whole writing phase:
+
+- when every generator has its context (``all_generators_finalized``), a forked child renders one
+  small search document per card with theme/templates/search_doc.html — which includes the same
+  ``_card_article.html`` partial as the card page, so the index holds exactly what the page shows —
+  at the card page's own path under a temp dir, then runs Pagefind on that dir with the index
+  written to output/pagefind/ (result URLs follow from the paths, so they are the card pages' URLs);
+- meanwhile the parent writes the site; ``finalized`` waits for the child and fails the build
+  (``--fatal errors``) if Pagefind failed.
+
+Only cards are indexed: listing pages repeat card titles and add index size, not answers
+(../shared/notes/performance.md).  Pagefind refuses to write an empty index, so a site without
+cards gets none.
+
+Setting (optional)::
+
+    SEARCH_INDEX = {"enabled": True}
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from pelican import signals
+from pelican.generators import ArticlesGenerator
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS = {"enabled": True}
+_children: dict[int, tuple[multiprocessing.Process, object, str]] = {}  # id(settings) → child
+
+
+def options(settings: dict) -> dict:
+    return {**DEFAULTS, **(settings.get("SEARCH_INDEX") or {})}
+
+
+def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str, conn) -> None:
+    """Child process: render the search documents, run Pagefind, report (exit code, last output)."""
+    try:
+        template = generator.get_template("search_doc")
+        for article in cards:
+            path = os.path.join(workdir, article.save_as)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(template.render({**generator.context, "article": article}))
+        done = subprocess.run(
+            [sys.executable, "-m", "pagefind", "--site", workdir, "--glob", "evidence/**/*.html",
+             "--output-path", os.path.join(output, "pagefind"), "--silent"],
+            capture_output=True, text=True,
+        )
+        lines = (done.stdout + done.stderr).strip().splitlines()
+        conn.send((done.returncode, lines[-1] if lines else ""))
+    except BaseException as exc:  # noqa: BLE001 - anything the child hits must reach the parent
+        conn.send((1, f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def start(generators):
+    articles = next((g for g in generators if isinstance(g, ArticlesGenerator)), None)
+    if articles is None or not options(articles.settings)["enabled"]:
+        return
+    cards = [a for a in articles.context.get("evidence") or [] if getattr(a, "ev", None)]
+    if not cards:
+        logger.info("search: no evidence cards, no search index")
+        return
+    workdir = tempfile.mkdtemp(prefix="atlas-search-")
+    receive, send = multiprocessing.Pipe(duplex=False)
+    child = multiprocessing.get_context("fork").Process(
+        target=_index, args=(articles, cards, workdir, articles.output_path, send), daemon=True)
+    child.start()
+    send.close()
+    _children[id(articles.settings)] = (child, receive, workdir)
+
+
+def finish(pelican):
+    child, receive, workdir = _children.pop(id(pelican.settings), (None, None, None))
+    if child is None:
+        return
+    try:
+        code, last = receive.recv() if receive.poll(None) else (1, "no report from the indexer")
+    except EOFError:
+        code, last = 1, f"the indexer died (exit {child.exitcode})"
+    child.join()
+    shutil.rmtree(workdir, ignore_errors=True)
+    if code != 0:
+        logger.error("search: pagefind failed (exit %s) indexing %s: %s", code, pelican.output_path, last)
+    else:
+        logger.info("search: pagefind index written to %s", os.path.join(pelican.output_path, "pagefind"))
+
+
+def register():
+    signals.all_generators_finalized.connect(start)
+    signals.finalized.connect(finish)
