@@ -74,7 +74,10 @@ def start(generators):
     if not cards:
         logger.info("search: no evidence cards, no search index")
         return
-    workdir = tempfile.mkdtemp(prefix="atlas-search-")
+    # Memory-backed when the machine has it: creating tens of thousands of small files on ext4
+    # costs seconds of system time, and these live only until Pagefind has read them.
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    workdir = tempfile.mkdtemp(prefix="atlas-search-", dir=shm)
     receive, send = multiprocessing.Pipe(duplex=False)
     child = multiprocessing.get_context("fork").Process(
         target=_index, args=(articles, cards, workdir, articles.output_path, send), daemon=True)
