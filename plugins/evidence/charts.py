@@ -20,7 +20,7 @@ from .model import PHASE_LABELS, design_label, designs_in_order, phase_label, st
 # Okabe–Ito palette: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
            "#999999", "#882255"]
-_RENDER_VERSION = "3"  # bump when the drawing code changes, to invalidate cached SVGs
+_RENDER_VERSION = "4"  # bump when the drawing code changes, to invalidate cached SVGs
 
 
 def publications_by_year(records: list[dict]) -> dict:
@@ -172,10 +172,15 @@ def _draw(table: dict, kind: str) -> bytes:
         for j, col in enumerate(cols):
             series = [row[j] for row in values]
             colour = PALETTE[j % len(PALETTE)]
+            # Zero-height segments draw nothing but cost matplotlib a patch each (most of a
+            # chart's time over decades x designs); the legend entry comes from the label.
+            keep = [i for i, v in enumerate(series) if v] or [0]
+            at, size, start = ([positions[i] for i in keep], [series[i] for i in keep],
+                               [base[i] for i in keep])
             if horizontal:
-                ax.barh(positions, series, left=base, color=colour, label=col, height=0.6)
+                ax.barh(at, size, left=start, color=colour, label=col, height=0.6)
             else:
-                ax.bar(positions, series, bottom=base, color=colour, label=col, width=0.8)
+                ax.bar(at, size, bottom=start, color=colour, label=col, width=0.8)
             base = [b + v for b, v in zip(base, series)]
         if horizontal:
             ax.set_yticks(positions, rows)

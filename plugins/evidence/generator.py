@@ -181,13 +181,14 @@ class EvidencePagesGenerator(Generator):
     def generate_output(self, writer):
         evidence = self.context.get("evidence", [])
         by_path, topic_data = self.by_path, self.topic_data
+        for data in topic_data:  # listings first: they need no chart, so the chart worker gets time
+            self._write_listings(writer, data)
         self._collect_charts()
         for data in topic_data:
             for chart in data["charts"]:
                 self._write_bytes(chart["file"], self.charts[chart["file"]])
             self._write(writer, data["url"] + "index.html", "topic", topic=data, page_url=data["url"],
                         page_title=data["topic"].name)
-            self._write_listings(writer, data)
 
         design_counts = Counter(a.record["design"] or "other" for a in evidence)
         self._write(writer, "index.html", "home", page_url="",
