@@ -47,8 +47,12 @@ def write_if_changed(path: str | os.PathLike, data: bytes) -> bool:
     """
     if holds(path, data):
         return False
-    os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
-    with open(path, "wb") as fh:
+    try:
+        fh = open(path, "wb")
+    except FileNotFoundError:  # only then create the folder: a mkdir per file is a syscall per page
+        os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
+        fh = open(path, "wb")
+    with fh:
         fh.write(data)
     return True
 
