@@ -49,10 +49,11 @@ build: $(VENV)/.stamp-runtime ## Build the site + Pagefind search index from com
 publish: $(VENV)/.stamp-runtime ## Build the deployable site (absolute URLs from SITEURL)
 	$(PELICAN) $(INPUTDIR) -o $(OUTPUTDIR) -s $(PUBLISHCONF) --fatal errors $(PELICANOPTS)
 
-serve: ## Serve output/ at http://localhost:$(PORT) (run `make build` first)
+serve: ## Serve output/ on http://localhost (PORT=8000; run `make build` first)
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory $(OUTPUTDIR)
 
-test: $(VENV)/.stamp-test ## Run the whole test suite (installs test deps into .venv)
+test: $(VENV)/.stamp-test ## Run the whole test suite (installs test deps and, if missing, Debian Chromium)
+	bash .ci/install-chromium
 	$(PY) -m pytest $(PYTESTOPTS)
 
 check: $(VENV)/.stamp-test ## Check editor content (explainer sections, reading ease, links)
