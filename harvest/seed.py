@@ -10,13 +10,13 @@ the cards.  Recordings with no on-topic record are left out so the committed cac
 from __future__ import annotations
 
 import argparse
-import gzip
 import logging
 import sys
 from pathlib import Path
 
 from .classify import classify
 from .errors import HarvestError, ParseError
+from .normalize import decompress
 from .pipeline import parse_response, setup_logging
 from .fileio import atomic_write
 from .rawcache import gzip_bytes
@@ -32,11 +32,11 @@ def on_topic_recordings(src: Path, topics) -> list[tuple[str, bytes]]:
     for path in sorted(p for p in src.rglob("*") if p.is_file()):
         rel = path.relative_to(src).as_posix()
         raw = path.read_bytes()
-        data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
-        kind = sniff(data)
-        if kind not in ("pubmed", "ctgov"):
-            continue  # listings, cassettes, specs, notes
         try:
+            data = decompress(raw, rel)
+            kind = sniff(data)
+            if kind not in ("pubmed", "ctgov"):
+                continue  # listings, cassettes, specs, notes
             records = parse_response(kind, data, rel)[0]
         except ParseError:
             continue  # e.g. the deliberately truncated einfo4.xml
