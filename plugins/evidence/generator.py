@@ -5,9 +5,10 @@ evidence context keys and the editor pages are already there.  Everything is wri
 Pelican's writer, so relative URLs, `content_written` signals and output overwrite checks behave as
 for Pelican's own pages.
 
-Charts are the one slow, self-contained job (matplotlib, ~0.3 s each): they are handed to a forked
-worker process in generate_context, so they draw on the second core while Pelican writes the card
-pages, and are collected in generate_output.  The parent never imports matplotlib.
+Charts are the one slow, self-contained job (matplotlib: 0.4 s to import, ~45 ms a chart): a worker
+process forked when this generator is created imports matplotlib while Pelican reads the cards, is
+sent the chart tables in generate_context, draws on the second core while Pelican writes the card
+pages, and is collected in generate_output.  The parent never imports matplotlib.
 """
 
 from __future__ import annotations
@@ -51,12 +52,20 @@ class EvidencePagesGenerator(Generator):
         self.context["topic_data"] = self.topic_data
         self.charts = self._start_charts()
 
-    def _start_charts(self) -> dict:
-        """file → SVG bytes for cached charts; the others are drawn by a forked child (self.chart_worker).
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The chart worker is forked now, before Pelican reads the cards, so it imports matplotlib
+        # while the second core has nothing else to do.  A plain forked Process and a pipe, not a
+        # pool: a pool starts a thread in this process, and plugins/search forks again later.
+        here, there = multiprocessing.Pipe()
+        child = multiprocessing.get_context("fork").Process(
+            target=charts.worker, args=(there, here), daemon=True)
+        child.start()
+        there.close()
+        self.chart_worker = (child, here)
 
-        A plain forked Process and a pipe, not a pool: a pool starts a thread in this process, and
-        plugins/search forks again later.
-        """
+    def _start_charts(self) -> dict:
+        """file → SVG bytes for cached charts; the chart worker is sent the others to draw."""
         cache_dir = None
         if self.settings.get("EVIDENCE_CHART_CACHE") and self.settings.get("CACHE_PATH"):
             cache_dir = os.path.join(self.settings["CACHE_PATH"], "evidence-charts")
@@ -68,29 +77,32 @@ class EvidencePagesGenerator(Generator):
                     todo.append((chart["file"], chart["table"], chart["kind"]))
                 else:
                     done[chart["file"]] = svg
-        self.chart_worker = None
-        if todo:
-            receive, send = multiprocessing.Pipe(duplex=False)
-            child = multiprocessing.get_context("fork").Process(
-                target=charts.render_all, args=(todo, cache_dir, send), daemon=True)
-            child.start()
-            send.close()
-            self.chart_worker = (child, receive)
+        child, conn = self.chart_worker
+        conn.send((todo, cache_dir) if todo else None)
+        if not todo:
+            self._stop_worker()
         return done
+
+    def _stop_worker(self) -> None:
+        child, conn = self.chart_worker
+        conn.close()
+        child.join()
+        self.chart_worker = None
 
     def _collect_charts(self) -> None:
         if self.chart_worker is None:
             return
-        child, receive = self.chart_worker
+        child, conn = self.chart_worker
         try:
-            rendered = receive.recv()
+            rendered = conn.recv()
         except EOFError:
-            raise RuntimeError(f"the chart worker died (exit {child.exitcode})") from None
-        child.join()
+            rendered = None
+        self._stop_worker()
+        if rendered is None:
+            raise RuntimeError(f"the chart worker died (exit {child.exitcode})")
         if isinstance(rendered, str):
             raise RuntimeError(f"drawing charts failed: {rendered}")
         self.charts.update(rendered)
-        self.chart_worker = None
 
     # -- data ----------------------------------------------------------------------------------
 

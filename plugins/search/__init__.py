@@ -4,8 +4,9 @@ Run after Pelican, Pagefind added ~40 % to a 5,000-card build, and starting it o
 were written saved little: card pages are most of the build.  So the index is built from its own
 input, in parallel with the whole writing phase:
 
-- when every generator has its context (``all_generators_finalized``), a forked child renders one
-  small search document per card with theme/templates/search_doc.html — which includes the same
+- as soon as the cards are read and linked (``article_generator_finalized``, after the evidence
+  plugin's receiver; before the pages are even read), a forked child renders one small search
+  document per card with theme/templates/search_doc.html — which includes the same
   ``_card_article.html`` partial as the card page, so the index holds exactly what the page shows —
   at the card page's own path under a temp dir, then runs Pagefind on that dir with the index
   written to output/pagefind/ (result URLs follow from the paths, so they are the card pages' URLs);
@@ -66,11 +67,14 @@ def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str,
         conn.close()
 
 
-def start(generators):
-    articles = next((g for g in generators if isinstance(g, ArticlesGenerator)), None)
-    if articles is None or not options(articles.settings)["enabled"]:
+def start(articles: ArticlesGenerator):
+    if not options(articles.settings)["enabled"]:
         return
     cards = [a for a in articles.context.get("evidence") or [] if getattr(a, "ev", None)]
+    if not cards and any(hasattr(a, "record") for a in articles.articles):
+        # The evidence plugin's receiver of the same signal has not run: PLUGINS order is wrong.
+        logger.error("search: the 'evidence' plugin must come before 'search' in PLUGINS; no search index")
+        return
     if not cards:
         logger.info("search: no evidence cards, no search index")
         return
@@ -103,5 +107,5 @@ def finish(pelican):
 
 
 def register():
-    signals.all_generators_finalized.connect(start)
+    signals.article_generator_finalized.connect(start)
     signals.finalized.connect(finish)

@@ -57,6 +57,7 @@ class _Build:
 
     def __init__(self):
         self.output_path = None
+        self.output_prefix = None
         self.pages: dict[str, str | None] = {}
 
 
@@ -71,6 +72,7 @@ def on_initialized(pelican):
     settings["JINJA_GLOBALS"] = {**settings.get("JINJA_GLOBALS", {}), "canonical_url": canonical}
     _build.__init__()
     _build.output_path = os.path.realpath(settings["OUTPUT_PATH"])
+    _build.output_prefix = os.path.join(os.path.abspath(settings["OUTPUT_PATH"]), "")
 
 
 def _lastmod(context: dict) -> str | None:
@@ -84,7 +86,11 @@ def _lastmod(context: dict) -> str | None:
 def on_content_written(path, context=None):
     if _build.output_path is None or not str(path).endswith(".html"):
         return
-    rel = os.path.relpath(os.path.realpath(path), _build.output_path).replace(os.sep, "/")
+    path = os.path.abspath(path)
+    if path.startswith(_build.output_prefix):  # the writer's own form of the path: no syscalls
+        rel = path[len(_build.output_prefix):].replace(os.sep, "/")
+    else:  # realpath costs a stat per path component, so only for a path written another way
+        rel = os.path.relpath(os.path.realpath(path), _build.output_path).replace(os.sep, "/")
     if rel.startswith("../"):
         return
     _build.pages[rel] = _lastmod(context or {})
