@@ -23,6 +23,7 @@ import argparse
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -115,8 +116,9 @@ def write_cards(content: Path, n: int) -> None:
         write_card(content, synthetic_record(i, rng))
 
 
-def run(cmd: list[str], cwd: Path) -> tuple[float, int]:
-    """Run a child; return (wall seconds, peak RSS in MB) of that child alone (wait4)."""
+def run(cmd: list[str], cwd: Path) -> tuple[float, float, int]:
+    """Run a child; return (wall s, CPU s, peak RSS MB) of that child and every process it waited
+    for (wait4: user + system time include the forked workers and Pagefind)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -125,7 +127,7 @@ def run(cmd: list[str], cwd: Path) -> tuple[float, int]:
     err = proc.stderr.read().decode("utf-8", "replace")
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
-    return wall, usage.ru_maxrss // 1024
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
 
 
 def count_pages(out: Path) -> int:
@@ -146,7 +148,7 @@ LOAD_CONTENT_CACHE = False
 """
 
 
-def bench(n: int, keep: bool) -> dict:
+def bench(n: int, keep: bool, repeat: int) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-build-{n}-"))
     try:
         t0 = time.perf_counter()
@@ -158,41 +160,50 @@ def bench(n: int, keep: bool) -> dict:
         content = tmp / "content"
         shutil.copytree(ROOT / "content", content, ignore=shutil.ignore_patterns("evidence"))
         (content / "evidence").symlink_to(cards / "evidence", target_is_directory=True)
-        out_full = tmp / "out-full"
         full_conf = tmp / "full.conf.py"
         full_conf.write_text(
-            # The real settings, with the content cache kept inside the temp dir.
+            # The real settings; CACHE_PATH is given per run, inside the temp dir.
             "import importlib.util\n"
             f"_s = importlib.util.spec_from_file_location('_conf', {str(ROOT / 'pelican.conf.py')!r})\n"
             "_m = importlib.util.module_from_spec(_s); _s.loader.exec_module(_m)\n"
             "globals().update({k: v for k, v in vars(_m).items() if k.isupper()})\n"
-            f"CACHE_PATH = {str(tmp / 'cache')!r}\n"
         )
-        full_wall, full_mem = run([str(BIN / "pelican"), str(content), "-o", str(out_full), "-s",
-                                   str(full_conf), "--fatal", "errors"], ROOT)
-        pages_full = count_pages(out_full)
-        pf_size = dir_size_mb(out_full / "pagefind")
+        full_cmd = [str(BIN / "pelican"), str(content), "-s", str(full_conf), "--fatal", "errors"]
         # The same site with the search index switched off, to show what Pagefind adds.
-        out_nosearch = tmp / "out-nosearch"
-        plain_wall, _ = run([str(BIN / "pelican"), str(content), "-o", str(out_nosearch), "-s",
-                             str(full_conf), "--fatal", "errors", "-e", 'SEARCH_INDEX={"enabled": false}',
-                             f'CACHE_PATH="{tmp / "cache-nosearch"}"'], ROOT)
+        plain_cmd = full_cmd + ["-e", 'SEARCH_INDEX={"enabled": false}']
 
         # Stock Pelican on the same cards.
         stock_content = tmp / "stock-content"
         stock_content.mkdir()
         (stock_content / "evidence").symlink_to(cards / "evidence", target_is_directory=True)
         stock_conf = tmp / "stock.conf.py"
-        stock_conf.write_text(STOCK_CONF + f"CACHE_PATH = {str(tmp / 'stock-cache')!r}\n")
-        out_stock = tmp / "out-stock"
-        stock_wall, stock_mem = run([str(BIN / "pelican"), str(stock_content), "-o", str(out_stock), "-s",
-                                     str(stock_conf)], tmp)
-        pages_stock = count_pages(out_stock)
+        stock_conf.write_text(STOCK_CONF)
+        stock_cmd = [str(BIN / "pelican"), str(stock_content), "-s", str(stock_conf)]
+
+        # Interleaved repeats, each into a fresh output dir with a cold cache: this machine's file
+        # system and CPU drift by +-20 % within minutes, so one run of each says little; the median
+        # of runs taken turn about is what the ratio compares.
+        runs = {"full": [], "plain": [], "stock": []}
+        pages = {}
+        for r in range(repeat):
+            for name, cmd in (("full", full_cmd), ("stock", stock_cmd), ("plain", plain_cmd)):
+                out, cache = tmp / f"out-{name}", tmp / f"cache-{name}"
+                shutil.rmtree(out, ignore_errors=True)
+                shutil.rmtree(cache, ignore_errors=True)
+                runs[name].append(run(cmd + ["-o", str(out), "-e", f'CACHE_PATH="{cache}"'], tmp))
+                if r == 0:
+                    pages[name] = count_pages(out)
+                    if name == "full":
+                        pages["index_mb"] = dir_size_mb(out / "pagefind")
+        med = {name: [statistics.median(x[i] for x in values) for i in range(3)]
+               for name, values in runs.items()}
         return {
-            "n": n, "gen": gen_seconds,
-            "full": full_wall, "full_mem": full_mem, "pages_full": pages_full,
-            "plain": plain_wall, "pagefind_mb": pf_size,
-            "stock": stock_wall, "stock_mem": stock_mem, "pages_stock": pages_stock,
+            "n": n, "gen": gen_seconds, "repeat": repeat,
+            "full": med["full"][0], "full_cpu": med["full"][1], "full_mem": max(x[2] for x in runs["full"]),
+            "plain": med["plain"][0], "plain_cpu": med["plain"][1],
+            "stock": med["stock"][0], "stock_cpu": med["stock"][1], "stock_mem": max(x[2] for x in runs["stock"]),
+            "ratios": [f / s for (f, *_), (s, *_) in zip(runs["full"], runs["stock"])],
+            "pages_full": pages["full"], "pages_stock": pages["stock"], "pagefind_mb": pages["index_mb"],
         }
     finally:
         if keep:
@@ -204,20 +215,26 @@ def bench(n: int, keep: bool) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[1000, 5000, 20000])
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of each build (median shown)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dirs")
     args = parser.parse_args(argv)
-    head = (f"{'cards':>6} | {'full site':>9} {'(no search)':>11} | {'stock':>7} | {'ratio':>5} | "
-            f"{'peak MB full/stock':>18} | {'pages full/stock':>16} | {'index MB':>8}")
+    head = (f"{'cards':>6} | {'full site':>9} {'(no search)':>11} | {'stock':>7} | {'ratio':>5} "
+            f"{'(each run)':<17}| {'CPU s full/stock':>16} | {'peak MB full/stock':>18} | "
+            f"{'pages full/stock':>16} | {'index MB':>8}")
     print(head)
     print("-" * len(head))
     for n in args.sizes:
-        r = bench(n, args.keep)
+        r = bench(n, args.keep, args.repeat)
+        each = " ".join(f"{x:.2f}" for x in r["ratios"])
         print(f"{n:>6} | {r['full']:>8.1f}s {r['plain']:>10.1f}s | {r['stock']:>6.1f}s | "
-              f"{r['full'] / r['stock']:>5.2f} | {r['full_mem']:>8}/{r['stock_mem']:<9} | "
-              f"{r['pages_full']:>7}/{r['pages_stock']:<8} | {r['pagefind_mb']:>8.1f}", flush=True)
-    print("full site = `make build`: pelican.conf.py, all plugins, theme and the Pagefind index; (no search) = "
-          "the same with SEARCH_INDEX disabled;\nstock = Pelican, simple theme, no plugins, default settings; "
-          "ratio = full site / stock (cold caches, fresh output dirs; peak MB = largest process).")
+              f"{r['full'] / r['stock']:>5.2f} ({each:<15}) | {r['full_cpu']:>7.1f}/{r['stock_cpu']:<8.1f} | "
+              f"{r['full_mem']:>8}/{r['stock_mem']:<9} | {r['pages_full']:>7}/{r['pages_stock']:<8} | "
+              f"{r['pagefind_mb']:>8.1f}", flush=True)
+    print(f"full site = `make build`: pelican.conf.py, all plugins, theme and the Pagefind index; (no search) = "
+          f"the same with SEARCH_INDEX disabled;\nstock = Pelican, simple theme, no plugins, default settings. "
+          f"Times are medians of {args.repeat} interleaved runs (cold caches, fresh output dirs);\n"
+          f"ratio = median full / median stock, then each run's full / stock; CPU = user + system of the build "
+          f"and its child processes; peak MB = largest process.")
     return 0
 
 

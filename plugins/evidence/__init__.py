@@ -23,9 +23,9 @@ import os
 
 from pelican import signals
 
-from . import filters, model
+from . import filters, model, prefetch
 from .generator import EvidencePagesGenerator
-from .reader import EvidenceReader
+from .reader import EvidenceReader, card_entry
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def _harvest_dates(runs: list[dict]) -> dict:
 
 def link_evidence(generator):
     """articles generator finished: attach derived values and publish the shared context keys."""
-    from harvest.citations import bibtex_key, data_uri, to_bibtex, to_ris
+    from harvest.citations import data_uri
     from harvest.topics import load_topics
 
     settings = generator.settings
@@ -107,15 +107,13 @@ def link_evidence(generator):
     topics = load_topics()
     harvested = _harvest_dates(runs)
     fallback_day = (report or {}).get("finished", "")[:10] or None
-    siteurl = (settings.get("SITEURL") or "").rstrip("/")
     for art in cards:
         rec = art.record
         linked_trials = [{"id": n, "article": by_id.get(f"ctgov:{n}")} for n in sorted(trials_of[rec["id"]])]
         linked_pubs = [{"id": p, "article": by_id.get(f"pubmed:{p}")}
                        for p in sorted(pubs_of[rec["id"]], key=lambda p: (len(p), p))]
         bottom = model.bottom_line(rec)
-        url = f"{siteurl}/{art.url}"
-        ris, bib = to_ris(rec, url), to_bibtex(rec, bibtex_key(rec), url)
+        cite = art.citations  # made by the reader (plugins/evidence/reader.py: card_entry)
         art.ev = {
             "level": model.level(rec["design"]),
             "design_label": model.design_label(rec["design"]),
@@ -131,10 +129,12 @@ def link_evidence(generator):
             "harvested_on": harvested.get(rec["id"]) or fallback_day,
             "jsonld": filters.jsonld(rec, art, settings.get("SITEURL") or ""),
             "topic_names": [{"slug": t.slug, "name": t.name} for t in topics if t.slug in rec["topics"]],
-            "ris": ris,
+            "ris": cite["ris"],
+            "bib_key": cite["bib_key"],
+            "bib": cite["bib"],
             "cite_name": art.url.strip("/").replace("/", "-"),
-            "ris_href": data_uri(ris, "application/x-research-info-systems"),
-            "bib_href": data_uri(bib, "application/x-bibtex"),
+            "ris_href": data_uri(cite["ris"], "application/x-research-info-systems"),
+            "bib_href": data_uri(cite["bib"], "application/x-bibtex"),
         }
 
     context["evidence"] = cards
@@ -152,6 +152,24 @@ def add_filters(generator):
         env.globals.update(filters.GLOBALS)
 
 
+def start_prefetch(generator):
+    """articles generator created: a child starts reading the later share of the cards."""
+    if generator.settings.get("LOAD_CONTENT_CACHE"):
+        return  # cached cards are never read; leave the reading to Pelican
+    siteurl = generator.settings.get("SITEURL") or ""
+    base = generator.settings["PATH"]
+
+    def work(path):
+        return card_entry(path, os.path.relpath(path, base).replace(os.sep, "/"), siteurl)
+
+    opts = prefetch.options(generator.settings)
+    prefetch.start(prefetch.card_paths(generator), work, opts["min_cards"], opts["share"])
+
+
+def stop_prefetch(generator):
+    prefetch.stop()
+
+
 def get_generators(pelican):
     return EvidencePagesGenerator
 
@@ -159,5 +177,7 @@ def get_generators(pelican):
 def register():
     signals.readers_init.connect(add_reader)
     signals.generator_init.connect(add_filters)
+    signals.article_generator_init.connect(start_prefetch)
+    signals.article_generator_pretaxonomy.connect(stop_prefetch)
     signals.article_generator_finalized.connect(link_evidence)
     signals.get_generators.connect(get_generators)

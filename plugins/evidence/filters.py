@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from jinja2 import pass_context
 from markupsafe import Markup
 
 from harvest.record import DESIGN_LABELS, DESIGNS, EVIDENCE_LEVELS
@@ -90,6 +91,22 @@ def thousands(value) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value or "")
 
 
+@pass_context
+def once_per_card(context, macro, art) -> Markup:
+    """``macro(art)``, rendered once per card and page depth, then reused.
+
+    A card's list item is the same on every listing, facet page and sort order it appears on (four
+    to six of them) except for SITEURL, which relative URLs make depend on the page's depth; so it
+    is kept on the article, keyed by SITEURL.
+    """
+    cache = art.__dict__.setdefault("_once_per_card", {})
+    key = (macro.name, context.get("SITEURL"))
+    html = cache.get(key)
+    if html is None:
+        html = cache[key] = Markup(macro(art))
+    return html
+
+
 FILTERS = {
     "inline_html": inline_html,
     "design_label": design_label,
@@ -101,6 +118,7 @@ FILTERS = {
 }
 
 GLOBALS = {
+    "once_per_card": once_per_card,
     "DESIGNS": DESIGNS,
     "DESIGN_LABELS": DESIGN_LABELS,
     "EVIDENCE_LEVELS": EVIDENCE_LEVELS,

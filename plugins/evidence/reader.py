@@ -20,7 +20,10 @@ from pelican.readers import MarkdownReader
 from pelican.utils import SafeDatetime
 
 from harvest.cards import parse_card
+from harvest.citations import bibtex_key, to_bibtex, to_ris
 from harvest.errors import CardError
+
+from . import prefetch
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +75,57 @@ def _date(value: str | None) -> SafeDatetime | None:
     return SafeDatetime(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
 
 
+def card_entry(source_path: str, rel: str, siteurl: str) -> tuple[str, dict]:
+    """(content, metadata) of one card: everything that depends on the card file alone.
+
+    Pure (no logging, no shared state), so the prefetch child can run it for the parent: it raises
+    CardError or ValueError for a bad card and the caller reports it.  The citations are made here,
+    not when the cards are linked, because they depend on this card only (and so run in parallel).
+    """
+    with open(source_path, encoding="utf-8") as fh:
+        text = fh.read()
+    record, editor = parse_card(text, rel)
+    head = text.partition("\n\n")[0]
+    meta = {}
+    for line in head.split("\n"):
+        key, _, value = line.partition(": ")
+        if key in ("Title", "Date", "Modified", "Slug"):
+            meta[key.lower()] = value
+    source = record["source"]
+    key = record["pmid"] if source == "pubmed" else record["nct_id"]
+    url = f"evidence/{source}/{key}/"
+    title = meta.get("title") or record["title"] or record["id"]
+    shown, content = safe_html(record, title)
+    metadata = {
+        "title": title,
+        "slug": meta.get("slug") or f"{source}-{key}",
+        "url": url,
+        "save_as": url + "index.html",
+        "template": "card",
+        "record": record,
+        "editor": editor,
+        "safe_html": shown,
+    }
+    date = _date(meta.get("date")) or _date(record["date"])
+    if date is None and isinstance(record["year"], int):
+        date = SafeDatetime(record["year"], 1, 1)
+    metadata["date"] = date or SafeDatetime(1970, 1, 1)
+    modified = _date(meta.get("modified"))
+    if modified:
+        metadata["modified"] = modified
+    if editor and editor.get("hidden"):
+        metadata["status"] = "skip"  # Pelican drops it: no page, no listing, no feed entry
+    else:
+        metadata["citations"] = citations(record, f"{siteurl.rstrip('/')}/{url}")
+    return content, metadata
+
+
+def citations(record: dict, url: str) -> dict:
+    """The card's RIS and BibTeX (with their key), shared by its page and the download files."""
+    key = bibtex_key(record)
+    return {"ris": to_ris(record, url), "bib_key": key, "bib": to_bibtex(record, key, url)}
+
+
 class EvidenceReader(MarkdownReader):
     """Registered for .md: cards under evidence/ take the fast path, other files are Markdown."""
 
@@ -86,45 +140,18 @@ class EvidenceReader(MarkdownReader):
         return content, self._page_metadata(rel, metadata)
 
     def read_card(self, source_path: str, rel: str):
-        with open(source_path, encoding="utf-8") as fh:
-            text = fh.read()
+        entry = prefetch.take(source_path)  # read ahead by the prefetch child, or None
         try:
-            record, editor = parse_card(text, rel)
+            if entry is None:
+                return card_entry(source_path, rel, self.settings.get("SITEURL") or "")
+            ok, value = entry
+            if not ok:
+                raise value  # the child's error, handled exactly as if it had happened here
+            return value
         except (CardError, ValueError) as exc:
             # One clear line naming the file; --fatal errors turns it into a failed build.
             logger.error("evidence card %s: %s", rel, exc)
             return "", {"status": "skip"}
-        head = text.partition("\n\n")[0]
-        meta = {}
-        for line in head.split("\n"):
-            key, _, value = line.partition(": ")
-            if key in ("Title", "Date", "Modified", "Slug"):
-                meta[key.lower()] = value
-        source = record["source"]
-        key = record["pmid"] if source == "pubmed" else record["nct_id"]
-        url = f"evidence/{source}/{key}/"
-        title = meta.get("title") or record["title"] or record["id"]
-        shown, content = safe_html(record, title)
-        metadata = {
-            "title": title,
-            "slug": meta.get("slug") or f"{source}-{key}",
-            "url": url,
-            "save_as": url + "index.html",
-            "template": "card",
-            "record": record,
-            "editor": editor,
-            "safe_html": shown,
-        }
-        date = _date(meta.get("date")) or _date(record["date"])
-        if date is None and isinstance(record["year"], int):
-            date = SafeDatetime(record["year"], 1, 1)
-        metadata["date"] = date or SafeDatetime(1970, 1, 1)
-        modified = _date(meta.get("modified"))
-        if modified:
-            metadata["modified"] = modified
-        if editor and editor.get("hidden"):
-            metadata["status"] = "skip"  # Pelican drops it: no page, no listing, no feed entry
-        return content, metadata
 
     def _page_metadata(self, rel: str, metadata: dict) -> dict:
         if rel.startswith("topics/"):

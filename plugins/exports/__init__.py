@@ -100,15 +100,19 @@ def to_json(records: list[dict]) -> str:
 class Formatted:
     """Each record's CSV row, RIS and BibTeX text, made once and shared by every file it is in."""
 
-    def __init__(self, record: dict, url: str, ris: str | None = None):
+    def __init__(self, record: dict, url: str, card: dict | None = None):
+        """`card`: the card's own citations (plugins/evidence ``article.ev``), reused when they match."""
+        card = card or {}
         self.record = record
         self.url = url
-        self.ris = ris if ris is not None else to_ris(record, url)
+        self.ris = card["ris"] if card.get("ris") is not None else to_ris(record, url)
         out = io.StringIO()
         csv.writer(out, lineterminator="\r\n").writerow(csv_row(record, url))
         self.csv = out.getvalue()
         self.key = bibtex_key(record)
         self._bib: dict[str, str] = {}
+        if card.get("bib") is not None and card.get("bib_key") == self.key:
+            self._bib[self.key] = card["bib"]
 
     def bibtex(self, key: str) -> str:
         if key not in self._bib:
@@ -154,7 +158,7 @@ class ExportsGenerator(Generator):
     def generate_output(self, writer):
         options = settings_of(self.settings)
         siteurl = (self.settings.get("SITEURL") or "").rstrip("/")
-        records, url_of, ris_of = [], {}, {}
+        records, url_of, card_of = [], {}, {}
         for article in self.context.get("evidence") or []:
             record = ordered(article.record)
             if card_dir(record) is None:
@@ -162,8 +166,8 @@ class ExportsGenerator(Generator):
                 continue
             records.append(record)
             url_of[record["id"]] = f"{siteurl}/{article.url.lstrip('/')}"
-            ris_of[record["id"]] = getattr(article, "ev", {}).get("ris")  # the card's own, same URL
-        items = [Formatted(record, url_of[record["id"]], ris_of[record["id"]]) for record in export_order(records)]
+            card_of[record["id"]] = getattr(article, "ev", None)  # the card's own citations, same URL
+        items = [Formatted(record, url_of[record["id"]], card_of[record["id"]]) for record in export_order(records)]
 
         downloads = os.path.join(self.output_path, "downloads")
         sets = [("all", items)]
