@@ -32,9 +32,9 @@ ARTICLE_EXCLUDES = []
 PAGE_EXCLUDES = ["evidence"]
 IGNORE_FILES = [".#*", ".*.tmp", "*.tmp", "README.md"]
 
-# Card URLs are set per card by the evidence reader (evidence/<source>/<id>/); this is the fallback.
-ARTICLE_URL = "evidence/{slug}/"
-ARTICLE_SAVE_AS = "evidence/{slug}/index.html"
+# Card URLs are set per card by the evidence reader (evidence/<source>/<id>.html); this is the fallback.
+ARTICLE_URL = "evidence/{slug}.html"
+ARTICLE_SAVE_AS = "evidence/{slug}.html"
 PAGE_URL = "{slug}/"
 PAGE_SAVE_AS = "{slug}/index.html"
 SLUGIFY_SOURCE = "basename"

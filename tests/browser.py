@@ -46,8 +46,8 @@ HOSTILE_TITLE = "<script>alert(1)</script>"
 PAGES = {
     "home": "/",
     "topic": "/topics/tms/",
-    "card": "/evidence/pubmed/32525788/",
-    "trial card": "/evidence/ctgov/NCT03884387/",
+    "card": "/evidence/pubmed/32525788.html",
+    "trial card": "/evidence/ctgov/NCT03884387.html",
     "listing": "/topics/tms/design/review/",
     "search": "/search/",
     # the rest of the site's page types: cheap to check, and readers land on them too

@@ -67,9 +67,9 @@ def test_search_finds_card_by_title_word_and_opens_it(site, open_page):
     search(w, site, "neurobiology", expect=title)
     link = w.page.locator(RESULT_LINK, has_text=title).first
     href = link.get_attribute("href")
-    assert href and href.rstrip("/").endswith("/evidence/pubmed/38011560"), href
+    assert href and href.endswith("/evidence/pubmed/38011560.html"), href
     link.click()
-    w.page.wait_for_url(re.compile(r"/evidence/pubmed/38011560/$"))
+    w.page.wait_for_url(re.compile(r"/evidence/pubmed/38011560\.html$"))
     assert title in w.page.locator("h1").inner_text()
     assert not w.page_errors, w.page_errors
 
@@ -159,7 +159,7 @@ def test_pages_work_without_javascript(site, open_page):
 
     # a card opened from the list shows its content
     page.locator(".listing-main a.ev-title").first.click()
-    page.wait_for_url(re.compile(r"/evidence/ctgov/NCT\d{8}/$"))
+    page.wait_for_url(re.compile(r"/evidence/ctgov/NCT\d{8}\.html$"))
     assert page.locator("h1").inner_text().strip()
     assert page.locator("dl.facts").is_visible()
 
@@ -205,7 +205,7 @@ def test_csp_blocks_and_reports_an_inline_script(site, open_page):
 def test_hostile_title_shows_as_text_and_never_runs(site, open_page):
     w = open_page()
     page = w.page
-    page.goto(site.url("/evidence/pubmed/32976730/"), wait_until="networkidle")
+    page.goto(site.url("/evidence/pubmed/32976730.html"), wait_until="networkidle")
     assert page.locator("h1").inner_text().strip() == HOSTILE_TITLE
     assert page.locator("article script").count() == 0
     assert HOSTILE_TITLE in page.title()
@@ -283,8 +283,8 @@ def test_search_filter_column_is_wide_enough_to_read_and_tick(site, open_page, v
     assert box["width"] >= 10 and abs(box["width"] - box["height"]) < 1, box
 
 
-SHOT_PAGES = {"home": "/", "topic": "/topics/tms/", "card": "/evidence/pubmed/32525788/",
-              "trial": "/evidence/ctgov/NCT03884387/", "listing": "/topics/tms/design/review/",
+SHOT_PAGES = {"home": "/", "topic": "/topics/tms/", "card": "/evidence/pubmed/32525788.html",
+              "trial": "/evidence/ctgov/NCT03884387.html", "listing": "/topics/tms/design/review/",
               "search": f"/search/?q={UNIQUE_WORD}"}
 
 
@@ -316,7 +316,7 @@ def test_screenshots_at_desktop_and_360px(site, open_page):
 ])
 def test_card_citation_links_download_files_without_javascript(site, open_page, label, filename, first_line):
     w = open_page(javascript=False)
-    w.page.goto(site.url("/evidence/pubmed/38011560/"))
+    w.page.goto(site.url("/evidence/pubmed/38011560.html"))
     with w.page.expect_download() as info:
         w.page.locator(".cite").get_by_role("link", name=label, exact=True).click()
     download = info.value

@@ -42,7 +42,7 @@ def test_hostile_fixture_is_a_new_record():
 
 def test_ris_of_a_real_article_has_authors_doi_year_and_ids():
     record = pain_review()
-    ris = to_ris(record, "https://example.org/evidence/pubmed/32525788/")
+    ris = to_ris(record, "https://example.org/evidence/pubmed/32525788.html")
     lines = ris.split("\r\n")
     assert lines[0] == "TY  - JOUR"
     assert lines[-2:] == ["ER  - ", ""]
@@ -54,7 +54,7 @@ def test_ris_of_a_real_article_has_authors_doi_year_and_ids():
     assert "AN  - 32525788" in lines
     assert "C2  - PMC7728656" in lines
     assert "JO  - Current molecular pharmacology" in lines
-    assert "UR  - https://example.org/evidence/pubmed/32525788/" in lines
+    assert "UR  - https://example.org/evidence/pubmed/32525788.html" in lines
     assert "UR  - https://pubmed.ncbi.nlm.nih.gov/32525788/" in lines
     assert any(l.startswith("AB  - BACKGROUND: Pain is often flammable") for l in lines)
     assert "KW  - Nociceptors" in lines

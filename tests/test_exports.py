@@ -87,7 +87,7 @@ def test_csv_columns_rows_and_values(site):
     row = dict(zip(header, next(r for r in body if r[0] == "pubmed:32525788")))
     assert row["authors"] == "Afridi B; Khan H; Akkol EK; Aschner M"
     assert row["year"] == "2021" and row["design"] == "review" and row["evidence_level"] == "5"
-    assert row["url"] == f"{SITEURL}/evidence/pubmed/32525788/"
+    assert row["url"] == f"{SITEURL}/evidence/pubmed/32525788.html"
     assert row["abstract"].startswith("BACKGROUND: Pain is often flammable")
     trial = dict(zip(header, next(r for r in body if r[0] == "ctgov:NCT00973089")))
     assert trial["status"] == "WITHDRAWN" and trial["has_results"] == "false" and trial["pmid"] == ""
@@ -109,7 +109,7 @@ def test_csv_formula_cells_get_an_apostrophe():
     assert safe_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert [safe_cell(v) for v in ("+1", "-1", "@SUM(A1)", "\tx", "ok", 7)] == ["'+1", "'-1", "'@SUM(A1)", "'\tx", "ok", 7]
     record = derive(pain_review(), title='=cmd|"/c calc"!A1', authors=["@Evil X", "Smith J"])
-    row = csv_row(record, "/evidence/pubmed/32525788/")
+    row = csv_row(record, "/evidence/pubmed/32525788.html")
     assert row[6] == '\'=cmd|"/c calc"!A1' and row[7] == "'@Evil X; Smith J"
 
 
@@ -135,25 +135,25 @@ def card_citations(page: Path) -> dict[str, tuple[str, str]]:
 
 
 def test_card_citation_downloads(site):
-    page = site["pub"] / "evidence" / "pubmed" / "32525788" / "index.html"
+    page = site["pub"] / "evidence" / "pubmed" / "32525788.html"
     cites = card_citations(page)
     name, ris = cites["ris"]
     assert name == "evidence-pubmed-32525788.ris"
     assert "AU  - Afridi, B.\r\n" in ris and "DO  - 10.2174/1874467213666200611142438\r\n" in ris
-    assert "PY  - 2021\r\n" in ris and f"UR  - {SITEURL}/evidence/pubmed/32525788/\r\n" in ris
+    assert "PY  - 2021\r\n" in ris and f"UR  - {SITEURL}/evidence/pubmed/32525788.html\r\n" in ris
     all_ris = (site["pub"] / "downloads" / "all.ris").read_bytes().decode("utf-8")
     assert ris in all_ris  # the card's citation is the one in the downloads
     name, bib = cites["bib"]
     assert name == "evidence-pubmed-32525788.bib"
     assert bib.startswith("@article{afridi2021pain,") and "doi = {10.2174/1874467213666200611142438}" in bib
-    trial = card_citations(site["pub"] / "evidence" / "ctgov" / "NCT00973089" / "index.html")
+    trial = card_citations(site["pub"] / "evidence" / "ctgov" / "NCT00973089.html")
     assert trial["ris"][1].startswith("TY  - ELEC")
     # no file per card: the output holds no citation files at all
     assert not list(site["pub"].glob("evidence/**/citation.*"))
 
 
 def test_hostile_title_stays_inside_its_citation_link(site):
-    page = site["pub"] / "evidence" / "pubmed" / site["hostile"]["pmid"] / "index.html"
+    page = site["pub"] / "evidence" / "pubmed" / f"{site['hostile']['pmid']}.html"
     assert "<script>alert(1)</script>" not in page.read_text(encoding="utf-8")  # escaped everywhere
     ris = card_citations(page)["ris"][1]
     title = " ".join(site["hostile"]["title"].split())

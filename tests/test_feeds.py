@@ -100,7 +100,7 @@ def test_all_feed_lists_every_visible_card_newest_arrivals_first(site):
     # The feed's <updated> is its newest entry's, from the records, never the build time.
     assert feed.feed.updated == max(e.updated for e in feed.entries)
     first = entry(feed, "pubmed:32525788")
-    assert first.link == f"{SITEURL}/evidence/pubmed/32525788/"
+    assert first.link == f"{SITEURL}/evidence/pubmed/32525788.html"
     assert first.title == "Pain Perception and Management: Where do We Stand?"
     assert "Narrative review" in first.summary and "Current molecular pharmacology" in first.summary
     assert "Improved understanding of pain physiopathology" in first.summary  # the conclusion
@@ -140,7 +140,7 @@ def test_feeds_are_deterministic(site):
     pub = feedparser.parse((site["pub"] / "feeds" / "all.atom.xml").read_bytes())
     assert [(e.id, e.updated, e.published) for e in dev.entries] == \
            [(e.id, e.updated, e.published) for e in pub.entries]
-    assert entry(dev, "pubmed:32525788").link == "/evidence/pubmed/32525788/"
+    assert entry(dev, "pubmed:32525788").link == "/evidence/pubmed/32525788.html"
 
 
 def soup(path: Path) -> BeautifulSoup:
@@ -161,18 +161,18 @@ def test_change_page_links_cards_and_shows_status_changes(site):
     page = soup(site["pub"] / "changes" / LATEST_RUN / "index.html")
     new = page.find(id="new")
     hrefs = [a["href"] for a in new.find_all("a")]
-    assert hrefs == [f"{SITEURL}/evidence/pubmed/{site['hostile']['pmid']}/", f"{SITEURL}/evidence/pubmed/32525788/"]
+    assert hrefs == [f"{SITEURL}/evidence/pubmed/{site['hostile']['pmid']}.html", f"{SITEURL}/evidence/pubmed/32525788.html"]
     # The hostile title is text on the page, not markup.
     assert HOSTILE_TITLE in new.get_text() and not page.find("script")
     updated = page.find(id="updated")
-    assert updated.find("a", href=f"{SITEURL}/evidence/ctgov/NCT03884387/")
+    assert updated.find("a", href=f"{SITEURL}/evidence/ctgov/NCT03884387.html")
     assert "pubmed:99999998" in updated.get_text() and "no card on this site" in updated.get_text()
     retractions = page.find(id="new-retractions")
-    assert retractions.find("a", href=f"{SITEURL}/evidence/pubmed/90000002/")
+    assert retractions.find("a", href=f"{SITEURL}/evidence/pubmed/90000002.html")
     status = page.find(id="status-changes")
     items = [" ".join(li.get_text(" ").split()) for li in status.find_all("li")]
     assert "not yet recruiting → recruiting" in items[0]
-    assert status.find("a", href=f"{SITEURL}/evidence/ctgov/NCT90000001/")
+    assert status.find("a", href=f"{SITEURL}/evidence/ctgov/NCT90000001.html")
     assert "ctgov:NCT99999998" in items[1] and "no card on this site" in items[1]
     per_topic = page.find(id="per-topic")
     assert per_topic is not None and "Transcranial" in per_topic.get_text()

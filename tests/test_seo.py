@@ -47,13 +47,13 @@ def test_sitemap_lists_every_html_page_with_absolute_urls(site):
     assert set(entries) == pages
     for record in site["records"]:
         key = record["pmid"] if record["source"] == "pubmed" else record["nct_id"]
-        assert f"{SITEURL}/evidence/{record['source']}/{key}/" in entries
-    assert f"{SITEURL}/evidence/pubmed/92000001/" not in entries  # hidden card
+        assert f"{SITEURL}/evidence/{record['source']}/{key}.html" in entries
+    assert f"{SITEURL}/evidence/pubmed/92000001.html" not in entries  # hidden card
     for url in ("", "topics/tms/", "changes/", f"changes/{LATEST_RUN}/", "methods/", "search/"):
         assert f"{SITEURL}/{url}" in entries, url
     assert f"{SITEURL}/404.html" not in entries
     # Card pages carry their record's revision date; nothing carries the build date.
-    assert entries[f"{SITEURL}/evidence/pubmed/32525788/"] == "2024-04-03"
+    assert entries[f"{SITEURL}/evidence/pubmed/32525788.html"] == "2024-04-03"
 
 
 def test_robots_txt_points_to_the_sitemap(site):
@@ -80,8 +80,9 @@ def test_404_page_works_at_any_depth(site):
 
 def test_canonical_url_helper_and_pages(site):
     canonical = make_canonical("https://x.org/")
-    assert canonical("evidence/pubmed/1/") == "https://x.org/evidence/pubmed/1/"
-    assert canonical("/evidence/pubmed/1/index.html") == "https://x.org/evidence/pubmed/1/"
+    assert canonical("evidence/pubmed/1.html") == "https://x.org/evidence/pubmed/1.html"
+    assert canonical("topics/tms/") == "https://x.org/topics/tms/"
+    assert canonical("/topics/tms/index.html") == "https://x.org/topics/tms/"
     assert canonical("index.html") == canonical("") == "https://x.org/"
     assert make_canonical("")("topics/tms/") == "/topics/tms/"
     for out in (site["dev"], site["pub"]):

@@ -33,7 +33,7 @@ def soup(path):
 def card_ids(page):
     ids = []
     for a in page.select(".listing-main .ev-list a.ev-title"):
-        m = re.search(r"evidence/(pubmed|ctgov)/([^/]+)/$", a["href"])
+        m = re.search(r"evidence/(pubmed|ctgov)/([^/]+)\.html$", a["href"])
         ids.append(f"{m.group(1)}:{m.group(2)}")
     return ids
 
@@ -130,7 +130,7 @@ def test_facet_menu_counts_and_links_resolve(site):
 
 def test_listing_items_show_badge_and_flags(site):
     page = soup(site["out"] / "topics/tms/status/completed/index.html")
-    item = page.select_one('a[href$="evidence/ctgov/NCT03884387/"]').find_parent("li")
+    item = page.select_one('a[href$="evidence/ctgov/NCT03884387.html"]').find_parent("li")
     assert item.select_one(".badge.level-2")
     assert item.select_one(".flag-overdue")
 

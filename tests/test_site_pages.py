@@ -149,7 +149,7 @@ def test_topic_summary_counts_by_design(site):
 
 def strongest_ids(out, slug):
     page = soup(out, f"topics/{slug}/index.html")
-    return [a["href"].rstrip("/").rsplit("/", 1)[-1] for a in page.select("#strongest + p + ol .ev-item a.ev-title")]
+    return [a["href"].removesuffix(".html").rsplit("/", 1)[-1] for a in page.select("#strongest + p + ol .ev-item a.ev-title")]
 
 
 def test_strongest_evidence_lists_evidence_not_plans(site):
@@ -172,7 +172,7 @@ def test_strongest_evidence_orders_publications_then_trials_with_results_by_size
 def test_recruiting_trials_are_listed(site):
     page = soup(site["out"], "topics/tms/index.html")
     items = page.select("#recruiting + p + ol .ev-item")
-    assert {i.a["href"].rstrip("/").rsplit("/", 1)[-1] for i in items} == {"NCT90000001", "NCT90000002"}
+    assert {i.a["href"].removesuffix(".html").rsplit("/", 1)[-1] for i in items} == {"NCT90000001", "NCT90000002"}
 
 
 def test_topic_without_explainer_uses_config_summary(site):
@@ -187,7 +187,7 @@ def test_topic_without_explainer_uses_config_summary(site):
 # -- card page ----------------------------------------------------------------------------------
 
 def test_card_page_fields(site):
-    page = soup(site["out"], "evidence/pubmed/32525788/index.html")
+    page = soup(site["out"], "evidence/pubmed/32525788.html")
     card = page.select_one("article.card")
     assert card.has_attr("data-pagefind-body")
     assert text(card.h1) == "Pain Perception and Management: Where do We Stand?"
@@ -216,24 +216,24 @@ def test_card_page_fields(site):
 
 
 def test_card_without_conclusions_has_no_bottom_line(site):
-    page = soup(site["out"], "evidence/pubmed/90000003/index.html")
+    page = soup(site["out"], "evidence/pubmed/90000003.html")
     assert page.select_one(".bottom-line") is None
 
 
 def test_card_json_ld(site):
-    page = soup(site["out"], "evidence/pubmed/32525788/index.html")
+    page = soup(site["out"], "evidence/pubmed/32525788.html")
     data = json.loads(page.select_one('script[type="application/ld+json"]').string)
     assert data["@type"] == "ScholarlyArticle"
     assert data["name"].startswith("Pain Perception")
     assert {"propertyID": "PMID", "value": "32525788", "@type": "PropertyValue"} in data["identifier"]
-    trial = soup(site["out"], "evidence/ctgov/NCT00973089/index.html")
+    trial = soup(site["out"], "evidence/ctgov/NCT00973089.html")
     data = json.loads(trial.select_one('script[type="application/ld+json"]').string)
     assert data["@type"] in ("MedicalTrial", "MedicalObservationalStudy")
     assert data["status"] == "https://schema.org/Withdrawn"
 
 
 def test_trial_card_fields(site):
-    page = soup(site["out"], "evidence/ctgov/NCT03884387/index.html")
+    page = soup(site["out"], "evidence/ctgov/NCT03884387.html")
     facts = {text(dt): text(dt.find_next_sibling("dd")) for dt in page.select("dl.facts dt")}
     assert facts["Enrollment"] == "142 participants"
     assert facts["Status"] == "Completed"
@@ -245,19 +245,19 @@ def test_trial_card_fields(site):
 
 
 def test_harvested_on_comes_from_the_run_that_wrote_the_card(site):
-    page = soup(site["out"], "evidence/pubmed/38909159/index.html")
+    page = soup(site["out"], "evidence/pubmed/38909159.html")
     assert "Harvested on 2025-03-01" in text(page.select_one(".harvested"))
 
 
 def test_editor_correction_is_shown_with_reason(site):
-    page = soup(site["out"], "evidence/pubmed/38909159/index.html")
+    page = soup(site["out"], "evidence/pubmed/38909159.html")
     note = text(page.select_one(".editor-note"))
     assert EDITOR_CHANGE["reason"] in note and "2025-05-01" in note and "design" in note
 
 
 def test_hidden_card_is_not_published_anywhere(site):
     out = site["out"]
-    assert not (out / "evidence/pubmed/92000001").exists()
+    assert not (out / "evidence/pubmed/92000001.html").exists()
     for html in (out / "topics").rglob("*.html"):
         assert "92000001" not in html.read_text(encoding="utf-8"), html
 
@@ -265,19 +265,19 @@ def test_hidden_card_is_not_published_anywhere(site):
 # -- flags --------------------------------------------------------------------------------------
 
 def test_retraction_banner(site):
-    page = soup(site["out"], "evidence/pubmed/90000002/index.html")
+    page = soup(site["out"], "evidence/pubmed/90000002.html")
     banner = page.select_one(".notice-retraction")
     assert "retracted" in text(banner).lower()
     assert banner.select_one('a[href="https://pubmed.ncbi.nlm.nih.gov/90000099/"]')
     # the banner comes before the title
     assert banner.find_next("h1") is not None
     listing = soup(site["out"], "topics/tms/all/index.html")
-    item = listing.select_one('a[href$="evidence/pubmed/90000002/"]').find_parent("li")
+    item = listing.select_one('a[href$="evidence/pubmed/90000002.html"]').find_parent("li")
     assert item.select_one(".flag-retraction")
 
 
 def test_erratum_banner_from_real_record(site):
-    page = soup(site["out"], "evidence/pubmed/35649368/index.html")
+    page = soup(site["out"], "evidence/pubmed/35649368.html")
     banner = page.select_one(".notice-correction")
     assert "correction" in text(banner).lower()
     assert banner.select_one('a[href="https://pubmed.ncbi.nlm.nih.gov/35767954/"]')
@@ -285,20 +285,20 @@ def test_erratum_banner_from_real_record(site):
 
 def test_results_overdue_flag(site):
     out = site["out"]
-    overdue = soup(out, "evidence/ctgov/NCT03884387/index.html").select_one(".notice-overdue")
+    overdue = soup(out, "evidence/ctgov/NCT03884387.html").select_one(".notice-overdue")
     assert overdue is not None and "Results overdue" in text(overdue)
     # has a linked publication on the site → not overdue
-    assert soup(out, "evidence/ctgov/NCT05245214/index.html").select_one(".notice-overdue") is None
+    assert soup(out, "evidence/ctgov/NCT05245214.html").select_one(".notice-overdue") is None
     # results posted → not overdue
-    assert soup(out, "evidence/ctgov/NCT00763412/index.html").select_one(".notice-overdue") is None
+    assert soup(out, "evidence/ctgov/NCT00763412.html").select_one(".notice-overdue") is None
     # completed less than 12 months before the reference date → not yet overdue
-    assert soup(out, "evidence/ctgov/NCT90000003/index.html").select_one(".notice-overdue") is None
+    assert soup(out, "evidence/ctgov/NCT90000003.html").select_one(".notice-overdue") is None
     # recruiting → never overdue
-    assert soup(out, "evidence/ctgov/NCT90000001/index.html").select_one(".notice-overdue") is None
+    assert soup(out, "evidence/ctgov/NCT90000001.html").select_one(".notice-overdue") is None
 
 
 def test_withdrawn_trial_shows_status_and_why_stopped(site):
-    page = soup(site["out"], "evidence/ctgov/NCT00973089/index.html")
+    page = soup(site["out"], "evidence/ctgov/NCT00973089.html")
     stopped = text(page.select_one(".notice-stopped"))
     assert stopped.startswith("Withdrawn.")
     assert "recruiting or enrolling participants has halted prematurely and will not resume" in stopped
@@ -307,15 +307,15 @@ def test_withdrawn_trial_shows_status_and_why_stopped(site):
 def test_links_between_trials_and_publications_both_ways(site):
     out = site["out"]
     # trial lists PMID 28427393 in its references → the publication card links back to the trial
-    pub = soup(out, "evidence/pubmed/28427393/index.html")
-    assert pub.select_one('.linked a[href$="evidence/ctgov/NCT05245214/"]')
-    trial = soup(out, "evidence/ctgov/NCT05245214/index.html")
-    assert trial.select_one('.linked a[href$="evidence/pubmed/28427393/"]')
+    pub = soup(out, "evidence/pubmed/28427393.html")
+    assert pub.select_one('.linked a[href$="evidence/ctgov/NCT05245214.html"]')
+    trial = soup(out, "evidence/ctgov/NCT05245214.html")
+    assert trial.select_one('.linked a[href$="evidence/pubmed/28427393.html"]')
     # publication's DataBank names NCT00763412 → the trial card links to the publication
-    trial = soup(out, "evidence/ctgov/NCT00763412/index.html")
-    assert trial.select_one('.linked a[href$="evidence/pubmed/90000003/"]')
-    pub = soup(out, "evidence/pubmed/90000003/index.html")
-    assert pub.select_one('.linked a[href$="evidence/ctgov/NCT00763412/"]')
+    trial = soup(out, "evidence/ctgov/NCT00763412.html")
+    assert trial.select_one('.linked a[href$="evidence/pubmed/90000003.html"]')
+    pub = soup(out, "evidence/pubmed/90000003.html")
+    assert pub.select_one('.linked a[href$="evidence/ctgov/NCT00763412.html"]')
     # a linked trial that is not on the site links to ClinicalTrials.gov
     assert pub.select_one('.linked a[href="https://clinicaltrials.gov/study/NCT99999999"]')
 
@@ -380,7 +380,7 @@ def test_report_an_error_links_to_the_source_repository(site):
     assert repo.startswith("https://")
     about = soup(site["out"], "about/index.html")
     assert about.select_one(f'main a[href="{repo}/issues"]').get_text(strip=True) == "Report an error"
-    for rel in ("index.html", "topics/tms/index.html", "evidence/pubmed/32525788/index.html"):
+    for rel in ("index.html", "topics/tms/index.html", "evidence/pubmed/32525788.html"):
         assert soup(site["out"], rel).select_one(f'footer a[href="{repo}/issues"]'), rel
 
 

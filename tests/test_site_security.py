@@ -52,7 +52,7 @@ def soup(path):
 
 
 def test_hostile_title_renders_as_text_on_its_card(site):
-    page = soup(site["out"] / "evidence/pubmed/32525788/index.html")
+    page = soup(site["out"] / "evidence/pubmed/32525788.html")
     assert page.select_one("article.card h1").get_text().startswith("<script>alert(1)</script>")
     assert HOSTILE_TITLE in page.title.get_text()
     bottom = page.select_one(".bottom-line").get_text()
@@ -76,12 +76,12 @@ def test_no_page_carries_an_injected_element(site):
 def test_hostile_title_is_escaped_in_listings(site):
     for rel in ("index.html", "topics/tms/index.html", "topics/tms/all/index.html"):
         page = soup(site["out"] / rel)
-        link = page.select_one('a[href$="evidence/pubmed/32525788/"]')
+        link = page.select_one('a[href$="evidence/pubmed/32525788.html"]')
         assert link is not None and link.get_text().startswith("<script>alert(1)</script>"), rel
 
 
 def test_json_ld_cannot_close_its_script_element(site):
-    raw = (site["out"] / "evidence/pubmed/32525788/index.html").read_text(encoding="utf-8")
+    raw = (site["out"] / "evidence/pubmed/32525788.html").read_text(encoding="utf-8")
     block = re.search(r'<script type="application/ld\+json">(.*?)</script>', raw, flags=re.S).group(1)
     assert "</" not in block and "<!--" not in block
     data = json.loads(block)

@@ -60,7 +60,7 @@ def test_site_with_and_without_speedups_is_byte_identical(tmp_path):
 def test_rebuild_into_existing_output_keeps_unchanged_pages_untouched(tmp_path):
     records, editors = sample_records()
     out = build_site(tmp_path, records, editors=editors, reference_date="2025-06-01")
-    page = out / "evidence" / "pubmed" / "32525788" / "index.html"
+    page = out / "evidence" / "pubmed" / "32525788.html"
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*.html")}
     os.utime(page, ns=(1, 1))  # make a rewrite visible even within one clock tick
     build_site(tmp_path, records, editors=editors, reference_date="2025-06-01", output=out)

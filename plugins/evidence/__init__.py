@@ -132,7 +132,7 @@ def link_evidence(generator):
             "ris": cite["ris"],
             "bib_key": cite["bib_key"],
             "bib": cite["bib"],
-            "cite_name": art.url.strip("/").replace("/", "-"),
+            "cite_name": art.url.removesuffix(".html").strip("/").replace("/", "-"),
             "ris_href": data_uri(cite["ris"], "application/x-research-info-systems"),
             "bib_href": data_uri(cite["bib"], "application/x-bibtex"),
         }

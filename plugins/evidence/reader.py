@@ -93,14 +93,16 @@ def card_entry(source_path: str, rel: str, siteurl: str) -> tuple[str, dict]:
             meta[key.lower()] = value
     source = record["source"]
     key = record["pmid"] if source == "pubmed" else record["nct_id"]
-    url = f"evidence/{source}/{key}/"
+    # One file per card, not a folder with an index.html: creating a folder costs more than the
+    # page itself on the build machine's file system (bench/build.py: 20 % of a 1,000-card build).
+    url = f"evidence/{source}/{key}.html"
     title = meta.get("title") or record["title"] or record["id"]
     shown, content = safe_html(record, title)
     metadata = {
         "title": title,
         "slug": meta.get("slug") or f"{source}-{key}",
         "url": url,
-        "save_as": url + "index.html",
+        "save_as": url,
         "template": "card",
         "record": record,
         "editor": editor,

@@ -145,13 +145,11 @@ def export_order(records: list[dict]) -> list[dict]:
     return sorted(by_id, key=lambda r: str(r.get("date") or ""), reverse=True)
 
 
-def card_dir(record: dict) -> str | None:
-    """evidence/<source>/<id> for a record with a valid id (ids come from harvested data)."""
-    if record.get("source") == "pubmed" and valid_pmid(record.get("pmid")):
-        return f"evidence/pubmed/{record['pmid']}"
-    if record.get("source") == "ctgov" and valid_nct(record.get("nct_id")):
-        return f"evidence/ctgov/{record['nct_id']}"
-    return None
+def has_valid_id(record: dict) -> bool:
+    """Ids come from harvested data: only a well-formed PMID or NCT id goes into a download."""
+    if record.get("source") == "pubmed":
+        return valid_pmid(record.get("pmid"))
+    return record.get("source") == "ctgov" and valid_nct(record.get("nct_id"))
 
 
 class ExportsGenerator(Generator):
@@ -161,7 +159,7 @@ class ExportsGenerator(Generator):
         records, url_of, card_of = [], {}, {}
         for article in self.context.get("evidence") or []:
             record = ordered(article.record)
-            if card_dir(record) is None:
+            if not has_valid_id(record):
                 logger.warning("exports: skipping %r, invalid id", record.get("id"))
                 continue
             records.append(record)

@@ -45,6 +45,17 @@ def options(settings: dict) -> dict:
     return {**DEFAULTS, **(settings.get("SEARCH_INDEX") or {})}
 
 
+def _pagefind_command() -> list[str]:
+    """The binary the pagefind[bin] wheel ships, run directly: ``python -m pagefind`` would start an
+    interpreter only to exec it.  Falls back to that when the wheel's layout is not the expected one."""
+    try:
+        from pagefind_bin import get_executable
+
+        return [str(get_executable())]
+    except Exception:  # noqa: BLE001 - any surprise: let pagefind's own launcher find it
+        return [sys.executable, "-m", "pagefind"]
+
+
 def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str, conn) -> None:
     """Child process: render the search documents, run Pagefind, report (exit code, last output)."""
     try:
@@ -55,7 +66,7 @@ def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str,
             with open(path, "w", encoding="utf-8") as fh:
                 fh.write(template.render({**generator.context, "article": article}))
         done = subprocess.run(
-            [sys.executable, "-m", "pagefind", "--site", workdir, "--glob", "evidence/**/*.html",
+            [*_pagefind_command(), "--site", workdir, "--glob", "evidence/**/*.html",
              "--output-path", os.path.join(output, "pagefind"), "--silent"],
             capture_output=True, text=True,
         )

@@ -43,7 +43,7 @@ def make_canonical(siteurl: str):
     base = (siteurl or "").rstrip("/")
 
     def canonical_url(page_url: object = "") -> str:
-        """'evidence/pubmed/1/index.html' or 'evidence/pubmed/1/' -> '<SITEURL>/evidence/pubmed/1/'."""
+        """'topics/tms/index.html' or 'topics/tms/' -> '<SITEURL>/topics/tms/'; other paths as they are."""
         url = str(page_url or "").lstrip("/")
         if url == "index.html" or url.endswith("/index.html"):
             url = url[: -len("index.html")]
