@@ -19,6 +19,10 @@ truncate-and-rewrite).  The writer's ``open`` is given a buffer that writes on c
 differ, so an unchanged page keeps its bytes and its mtime; the writer's own bookkeeping (overwrite
 checks, signals) is untouched.
 
+Objects that live for the whole build are frozen out of the cyclic garbage collector as they are
+made (``gc.freeze`` at start-up and as each card is read), so collections stop walking every card
+ever read: 0.5 s of a 5,000-card build.
+
 No settings.  ``register()`` is idempotent (Pelican calls it once per build in the same process).
 """
 
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import gc
 import io
 import logging
 import os
@@ -33,7 +38,7 @@ from itertools import groupby
 from operator import attrgetter
 
 import pelican
-from pelican import generators, utils, writers
+from pelican import generators, signals, utils, writers
 
 from harvest.fileio import write_if_changed
 
@@ -142,7 +147,24 @@ def _writer_open(file, mode="r", *args, encoding=None, **kwargs):
     return builtins.open(file, mode, *args, encoding=encoding, **kwargs)
 
 
+def _freeze_heap(*_args):
+    """Move every object alive now out of the cyclic garbage collector's sight (gc.freeze).
+
+    A build keeps what it reads until it ends, and each collection of the oldest generation walks
+    all of it: half a second of a 5,000-card build, growing with the number of cards.  Frozen
+    objects are still freed by reference counting; only reference cycles among them (Pelican makes
+    few) stay until the process ends.  It also spares the forked workers copy-on-write of pages that
+    a collection would otherwise touch.
+    """
+    gc.freeze()
+
+
 def register():
+    # Connected before the idempotence check: signals are per process, receivers are weak refs
+    # kept alive by the module-level function.
+    signals.initialized.connect(_freeze_heap)  # the imported modules
+    signals.article_generator_preread.connect(_freeze_heap)  # each card so far, as reading goes on
+    signals.article_generator_pretaxonomy.connect(_freeze_heap)  # the last one
     if getattr(generators.ArticlesGenerator, _PATCHED, False):
         return
     gen = generators.ArticlesGenerator
