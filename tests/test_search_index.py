@@ -1,0 +1,76 @@
+"""The Pagefind index built inside the Pelican run (plugins/search), read back from its own files.
+
+The index is built from separate search documents, not from the card pages, so these tests check
+what readers rely on: that a search finds exactly the text the card page shows, for every card, and
+that a failed index fails the build instead of shipping a site whose search is broken.
+"""
+
+import gzip
+import json
+import re
+
+import pytest
+from bs4 import BeautifulSoup
+
+from sitebuild import REFERENCE_DATE, SiteBuildError, build_site, sample_records
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    records, editors = sample_records()
+    out = build_site(tmp_path_factory.mktemp("search"), records, editors=editors,
+                     reference_date=REFERENCE_DATE, pagefind=True)
+    return {"out": out, "records": records, "editors": editors}
+
+
+def fragments(out):
+    """url → indexed text, from Pagefind's fragment files (gzip: 'pagefind_dcd' + JSON)."""
+    found = {}
+    for path in (out / "pagefind" / "fragment").glob("*.pf_fragment"):
+        raw = gzip.decompress(path.read_bytes())
+        assert raw.startswith(b"pagefind_dcd")
+        data = json.loads(raw[len(b"pagefind_dcd"):])
+        found[data["url"]] = data
+    return found
+
+
+def letters(text):
+    """The text's letters and digits only: Pagefind adds full stops after headings and drops the
+    space between a <dt> and its <dd>; neither changes what a search can match."""
+    return "".join(re.findall(r"\w", text))
+
+
+def shown_text(page_path):
+    """What the card page shows inside its searchable article, minus what it marks as not indexed."""
+    soup = BeautifulSoup(page_path.read_text(encoding="utf-8"), "html.parser")
+    body = soup.select_one("[data-pagefind-body]")
+    for ignored in body.select("[data-pagefind-ignore]"):
+        ignored.decompose()
+    return body.get_text(" ")
+
+
+def test_every_card_is_indexed_with_exactly_the_text_its_page_shows(site):
+    out = site["out"]
+    pages = sorted(p for p in (out / "evidence").rglob("*.html"))
+    indexed = fragments(out)
+    assert len(pages) >= 10
+    assert sorted(indexed) == sorted("/" + str(p.relative_to(out)) for p in pages)  # cards only
+    for page in pages:
+        entry = indexed["/" + str(page.relative_to(out))]
+        assert letters(entry["content"]) == letters(shown_text(page)), page.name
+        assert entry["meta"]["title"] == BeautifulSoup(page.read_text(encoding="utf-8"),
+                                                        "html.parser").h1.get_text()
+
+
+def test_a_failed_index_fails_the_build_with_one_clear_line(tmp_path):
+    records, editors = sample_records()
+    out = tmp_path / "output"
+    out.mkdir()
+    (out / "pagefind").write_text("a file where Pagefind must write its index folder\n")
+    with pytest.raises(SiteBuildError) as failed:
+        build_site(tmp_path, records, editors=editors, reference_date=REFERENCE_DATE, pagefind=True,
+                   output=out)
+    log = " ".join(str(failed.value).split())
+    assert "search: pagefind failed" in log
