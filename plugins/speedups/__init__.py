@@ -159,10 +159,20 @@ def _freeze_heap(*_args):
     gc.freeze()
 
 
+def _start_build(*_args):
+    """A build starts: a process that builds again (``pelican --autoreload``) first lets the
+    collector free what the previous build left in reference cycles, then freezes what is alive
+    (the imported modules).  Nothing is unfrozen at the end of a build: the process exits, and a
+    full collection on the way out would walk every card again."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 def register():
     # Connected before the idempotence check: signals are per process, receivers are weak refs
     # kept alive by the module-level function.
-    signals.initialized.connect(_freeze_heap)  # the imported modules
+    signals.initialized.connect(_start_build)
     signals.article_generator_preread.connect(_freeze_heap)  # each card so far, as reading goes on
     signals.article_generator_pretaxonomy.connect(_freeze_heap)  # the last one
     if getattr(generators.ArticlesGenerator, _PATCHED, False):
