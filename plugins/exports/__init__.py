@@ -91,9 +91,13 @@ def csv_row(record: dict, url: str) -> list:
     return [safe_cell(_cell(values.get(col))) for col in CSV_COLUMNS]
 
 
-def to_json(records: list[dict]) -> str:
-    """A JSON array, one record per line: C-speed encoding, still readable and diff-friendly."""
-    lines = [json.dumps(record, ensure_ascii=False, separators=(", ", ": ")) for record in records]
+def json_line(record: dict) -> str:
+    """One record of the JSON download: C-speed encoding (no indent), still one line per record."""
+    return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
+
+
+def json_array(lines: list[str]) -> str:
+    """A JSON array, one record per line: readable and diff-friendly."""
     return "[\n" + ",\n".join(lines) + ("\n" if lines else "") + "]\n"
 
 
@@ -109,6 +113,7 @@ class Formatted:
         out = io.StringIO()
         csv.writer(out, lineterminator="\r\n").writerow(csv_row(record, url))
         self.csv = out.getvalue()
+        self.json = json_line(record)
         self.key = bibtex_key(record)
         self._bib: dict[str, str] = {}
         if card.get("bib") is not None and card.get("bib_key") == self.key:
@@ -131,7 +136,7 @@ def render_set(items: list[Formatted], fmt: str) -> str:
     if fmt == "csv":
         return _csv_header() + "".join(item.csv for item in items)
     if fmt == "json":
-        return to_json([item.record for item in items])
+        return json_array([item.json for item in items])
     if fmt == "ris":
         return "".join(item.ris + RIS_EOL for item in items)
     if fmt == "bib":
