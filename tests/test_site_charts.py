@@ -99,6 +99,19 @@ def test_charts_are_cached_by_content(built):
     assert files and all(f.endswith(".svg") for f in files)
 
 
+def test_rebuild_from_the_chart_cache_gives_the_same_charts(built):
+    """Every chart cached: the worker is stopped unused, and the charts come from the cache."""
+    cache = built["base"] / "a" / "cache" / "evidence-charts"
+    cached = {f: (cache / f).stat().st_mtime_ns for f in os.listdir(cache)}
+    again = build_site(built["base"] / "a", built["all_records"], editors=built["editors"],
+                       report=built["report"], output=built["base"] / "a-again")
+    charts = sorted(p.relative_to(built["out"]) for p in built["out"].rglob("*.svg"))
+    assert charts
+    for rel in charts:
+        assert (again / rel).read_bytes() == (built["out"] / rel).read_bytes(), rel
+    assert {f: (cache / f).stat().st_mtime_ns for f in os.listdir(cache)} == cached  # nothing redrawn
+
+
 def test_two_builds_are_identical(built):
     """Same cards → byte-identical site (a fresh build without any cache)."""
     again = build_site(built["base"] / "b", built["all_records"], editors=built["editors"],

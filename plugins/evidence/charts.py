@@ -145,18 +145,16 @@ def warm_up() -> None:
 
 def worker(conn, parent_end) -> None:
     """Chart worker, a child forked before the cards are read: warm up, then wait for
-    ``(jobs, cache_dir)`` (or None: nothing to draw), draw every (file, table, kind) and send back
-    ``{file: svg}``, or an error text the parent turns into a failed build."""
+    ``(jobs, cache_dir)``, draw every (file, table, kind) and send back ``{file: svg}``, or an error
+    text the parent turns into a failed build.  With nothing to draw the parent stops it."""
     parent_end.close()  # so that recv() sees EOF if the parent goes away
     try:
         try:
             warm_up()
         except Exception:  # noqa: BLE001 - drawing raises the same error, with the chart that hit it
             pass
-        message = conn.recv()
-        if message is not None:
-            jobs, cache_dir = message
-            conn.send({file: render_svg(table, kind, cache_dir) for file, table, kind in jobs})
+        jobs, cache_dir = conn.recv()
+        conn.send({file: render_svg(table, kind, cache_dir) for file, table, kind in jobs})
     except EOFError:
         pass
     except BaseException as exc:  # noqa: BLE001 - the parent reports it and fails the build
@@ -188,8 +186,9 @@ def _nice_ticks(top: int) -> list[int]:
 
 
 def _draw(table: dict, kind: str) -> bytes:
-    # Imported here (the chart worker imports them ahead, while Pelican reads cards): builds whose
-    # charts are all cached never pay for matplotlib.  No pyplot: no global figure manager to clean.
+    # Imported here, not at module level: the parent process never loads matplotlib, only the chart
+    # worker does (ahead, in warm_up, while Pelican reads cards; when every chart is cached the
+    # worker is stopped, import or not).  No pyplot: no global figure manager to clean.
     import matplotlib
     from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure

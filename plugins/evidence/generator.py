@@ -77,15 +77,19 @@ class EvidencePagesGenerator(Generator):
                     todo.append((chart["file"], chart["table"], chart["kind"]))
                 else:
                     done[chart["file"]] = svg
-        child, conn = self.chart_worker
-        conn.send((todo, cache_dir) if todo else None)
-        if not todo:
-            self._stop_worker()
+        if todo:
+            self.chart_worker[1].send((todo, cache_dir))
+        else:
+            # Every chart is cached: the worker may still be importing matplotlib, and waiting
+            # for it would stall this build for nothing.
+            self._stop_worker(terminate=True)
         return done
 
-    def _stop_worker(self) -> None:
+    def _stop_worker(self, terminate: bool = False) -> None:
         child, conn = self.chart_worker
         conn.close()
+        if terminate:
+            child.terminate()
         child.join()
         self.chart_worker = None
 
