@@ -25,7 +25,7 @@ from pelican import signals
 
 from . import filters, model, prefetch
 from .generator import EvidencePagesGenerator
-from .reader import EvidenceReader, card_entry
+from .reader import EvidenceReader, card_entry, content_relpath
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ def start_prefetch(generator):
     base = generator.settings["PATH"]
 
     def work(path):
-        return card_entry(path, os.path.relpath(path, base).replace(os.sep, "/"), siteurl)
+        return card_entry(path, content_relpath(path, base), siteurl)
 
     opts = prefetch.options(generator.settings)
     prefetch.start(prefetch.card_paths(generator), work, opts["min_cards"], opts["share"])

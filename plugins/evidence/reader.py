@@ -75,6 +75,11 @@ def _date(value: str | None) -> SafeDatetime | None:
     return SafeDatetime(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
 
 
+def content_relpath(source_path: str, content_path: str) -> str:
+    """'evidence/pubmed/1.md': a content file's path below PATH, with forward slashes."""
+    return os.path.relpath(source_path, content_path).replace(os.sep, "/")
+
+
 def card_entry(source_path: str, rel: str, siteurl: str) -> tuple[str, dict]:
     """(content, metadata) of one card: everything that depends on the card file alone.
 
@@ -131,11 +136,8 @@ def citations(record: dict, url: str) -> dict:
 class EvidenceReader(MarkdownReader):
     """Registered for .md: cards under evidence/ take the fast path, other files are Markdown."""
 
-    def _content_relpath(self, source_path: str) -> str:
-        return os.path.relpath(source_path, self.settings["PATH"]).replace(os.sep, "/")
-
     def read(self, source_path):
-        rel = self._content_relpath(source_path)
+        rel = content_relpath(source_path, self.settings["PATH"])
         if rel.startswith("evidence/"):
             return self.read_card(source_path, rel)
         content, metadata = super().read(source_path)
