@@ -74,3 +74,12 @@ def test_a_failed_index_fails_the_build_with_one_clear_line(tmp_path):
                    output=out)
     log = " ".join(str(failed.value).split())
     assert "search: pagefind failed" in log
+
+
+def test_search_listed_before_evidence_fails_the_build_instead_of_shipping_no_index(tmp_path):
+    records, editors = sample_records()
+    plugins = ["speedups", "search", "evidence", "feeds", "exports", "seo"]
+    with pytest.raises(SiteBuildError) as failed:
+        build_site(tmp_path, records, editors=editors, reference_date=REFERENCE_DATE, pagefind=True,
+                   settings={"PLUGINS": plugins})
+    assert "the 'evidence' plugin must come before 'search' in PLUGINS" in " ".join(str(failed.value).split())
