@@ -9,8 +9,9 @@ harvest.cards.render_card into a temp dir, then in the same run
          repository's editor pages, and the Pagefind index (built inside the run by plugins/search);
   stock  Pelican with its `simple` theme, no plugins and default settings, on the same cards;
 
-and prints wall time, peak memory (max RSS of each child process, from wait4), pages written,
-Pagefind index size and the ratio full / stock.  A benchmark, not a test: nothing is asserted.
+(plus the full site with the search index off), each several times, turn about, and prints the
+median wall time, CPU seconds, peak memory (max RSS, from wait4), pages written, Pagefind index size
+and the ratio full / stock.  A benchmark, not a test: nothing is asserted.
 
 Synthetic cards are clearly never published: every title starts with "SYNTHETIC", PMIDs are in
 9000000001.., NCT ids in NCT99000001.., and everything lives in a temp dir that is removed after
@@ -151,10 +152,8 @@ LOAD_CONTENT_CACHE = False
 def bench(n: int, keep: bool, repeat: int) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-build-{n}-"))
     try:
-        t0 = time.perf_counter()
         cards = tmp / "cards"
         write_cards(cards, n)
-        gen_seconds = time.perf_counter() - t0
 
         # Full site: the repository's editor pages plus the synthetic cards.
         content = tmp / "content"
@@ -203,7 +202,7 @@ def bench(n: int, keep: bool, repeat: int) -> dict:
         med = {name: [statistics.median(x[i] for x in values) for i in range(3)]
                for name, values in runs.items()}
         return {
-            "n": n, "gen": gen_seconds, "repeat": repeat,
+            "n": n,
             "full": med["full"][0], "full_cpu": med["full"][1], "full_mem": max(x[2] for x in runs["full"]),
             "plain": med["plain"][0], "plain_cpu": med["plain"][1],
             "stock": med["stock"][0], "stock_cpu": med["stock"][1], "stock_mem": max(x[2] for x in runs["stock"]),
