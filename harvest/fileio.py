@@ -57,6 +57,39 @@ def write_if_changed(path: str | os.PathLike, data: bytes) -> bool:
     return True
 
 
+def mirror_tree(src: str | os.PathLike, dst: str | os.PathLike) -> int:
+    """Make `dst` hold exactly the files of `src`: write new and changed ones, delete the rest.
+
+    One process, one file at a time: used to move a tree built on tmpfs into the build output, where
+    unchanged files keep their bytes and mtime and files of an earlier build do not linger.
+    Returns the number of files written.
+    """
+    src, dst = os.fspath(src), os.fspath(dst)
+    fresh = not os.path.exists(dst)
+    keep, written = set(), 0
+    for root, _dirs, files in os.walk(src):
+        rel = os.path.relpath(root, src)
+        out_dir = dst if rel == "." else os.path.join(dst, rel)
+        os.makedirs(out_dir, exist_ok=True)
+        for name in files:
+            with open(os.path.join(root, name), "rb") as fh:
+                data = fh.read()
+            target = os.path.join(out_dir, name)
+            keep.add(target)
+            if fresh or not holds(target, data):
+                with open(target, "wb") as fh:
+                    fh.write(data)
+                written += 1
+    if not fresh:
+        for root, dirs, files in os.walk(dst, topdown=False):
+            for name in files:
+                if os.path.join(root, name) not in keep:
+                    os.unlink(os.path.join(root, name))
+            if root != dst and not os.listdir(root):
+                os.rmdir(root)
+    return written
+
+
 def read_toml(path: Path, kind: str) -> dict:
     """Parse an editor-owned TOML file; ConfigError names the file and the problem in one line."""
     try:

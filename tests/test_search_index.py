@@ -83,3 +83,29 @@ def test_search_listed_before_evidence_fails_the_build_instead_of_shipping_no_in
         build_site(tmp_path, records, editors=editors, reference_date=REFERENCE_DATE, pagefind=True,
                    settings={"PLUGINS": plugins})
     assert "the 'evidence' plugin must come before 'search' in PLUGINS" in " ".join(str(failed.value).split())
+
+
+def test_a_rebuild_into_the_same_output_leaves_exactly_the_new_index(tmp_path):
+    """Pagefind alone keeps every earlier build's files under their old hashes, so a card removed
+    from the site stayed findable in the index of a rebuilt output/.  The index must be the new one."""
+    records, editors = sample_records()
+    out = tmp_path / "output"
+    build_site(tmp_path / "first", records, editors=editors, reference_date=REFERENCE_DATE, pagefind=True,
+               output=out)
+    gone = records[0]
+    before = fragments(out)
+    assert any(gone["id"].split(":")[-1] in url for url in before)
+
+    build_site(tmp_path / "second", records[1:], editors=editors, reference_date=REFERENCE_DATE,
+               pagefind=True, output=out)
+    fresh = build_site(tmp_path / "fresh", records[1:], editors=editors, reference_date=REFERENCE_DATE,
+                       pagefind=True)
+    after = fragments(out)
+    assert sorted(after) == sorted(fragments(fresh))
+    assert not any(gone["id"].split(":")[-1] in url for url in after)
+    assert len(list((out / "pagefind").glob("pagefind.*.pf_meta"))) == 1
+
+    def kinds(root):  # Pagefind's file names carry content hashes, and some of its files vary run to run
+        return sorted((p.parent.name, p.suffix) for p in (root / "pagefind").rglob("*") if p.is_file())
+
+    assert kinds(out) == kinds(fresh)

@@ -8,8 +8,8 @@ input, in parallel with the whole writing phase:
   plugin's receiver; before the pages are even read), a forked child renders one small search
   document per card with theme/templates/search_doc.html — which includes the same
   ``_card_article.html`` partial as the card page, so the index holds exactly what the page shows —
-  at the card page's own path under a temp dir, then runs Pagefind on that dir with the index
-  written to output/pagefind/ (result URLs follow from the paths, so they are the card pages' URLs);
+  at the card page's own path under a temp dir, then runs Pagefind on that dir (result URLs follow
+  from the paths, so they are the card pages' URLs) and copies the index to output/pagefind/;
 - meanwhile the parent writes the site; ``finalized`` waits for the child and fails the build
   (``--fatal errors``) if Pagefind failed.
 
@@ -34,6 +34,8 @@ import tempfile
 
 from pelican import signals
 from pelican.generators import ArticlesGenerator
+
+from harvest.fileio import mirror_tree
 
 logger = logging.getLogger(__name__)
 
@@ -60,17 +62,23 @@ def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str,
     """Child process: render the search documents, run Pagefind, report (exit code, last output)."""
     try:
         template = generator.get_template("search_doc")
+        site, staged = os.path.join(workdir, "site"), os.path.join(workdir, "index")
         for article in cards:
-            path = os.path.join(workdir, article.save_as)
+            path = os.path.join(site, article.save_as)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w", encoding="utf-8") as fh:
                 fh.write(template.render({**generator.context, "article": article}))
+        # Pagefind writes to tmpfs and the index is mirrored into the output: Pagefind itself leaves
+        # every earlier build's files behind under their old hashes (a rebuild into an existing
+        # output/ grew it by a metadata file each time), and it rewrites files that did not change.
         done = subprocess.run(
-            [*_pagefind_command(), "--site", workdir, "--glob", "evidence/**/*.html",
-             "--output-path", os.path.join(output, "pagefind"), "--silent"],
+            [*_pagefind_command(), "--site", site, "--glob", "evidence/**/*.html",
+             "--output-path", staged, "--silent"],
             capture_output=True, text=True,
         )
         lines = (done.stdout + done.stderr).strip().splitlines()
+        if done.returncode == 0:
+            mirror_tree(staged, os.path.join(output, "pagefind"))
         conn.send((done.returncode, lines[-1] if lines else ""))
     except BaseException as exc:  # noqa: BLE001 - anything the child hits must reach the parent
         conn.send((1, f"{type(exc).__name__}: {exc}"))
