@@ -135,6 +135,23 @@ def count_pages(out: Path) -> int:
     return sum(1 for _ in out.rglob("*.html"))
 
 
+def count_files(out: Path) -> int:
+    return sum(1 for p in out.rglob("*") if p.is_file())
+
+
+def create_cost_us(where: Path, n: int = 500) -> float:
+    """Microseconds to create one small file here, now.  On this VM it ranges from ~40 to ~900 us
+    (ext4 without a journal, see bench()), and every file a build writes pays it: printed so that a
+    reader can tell a slow file system from a slow build.  The files stay until the temp dir goes."""
+    probe = where / f"probe-{time.monotonic_ns()}"
+    probe.mkdir()
+    start = time.perf_counter()
+    for i in range(n):
+        with open(probe / f"{i}.html", "wb") as fh:
+            fh.write(b"<p>probe</p>" * 100)
+    return (time.perf_counter() - start) / n * 1e6
+
+
 def dir_size_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6 if path.exists() else 0.0
 
@@ -149,75 +166,83 @@ LOAD_CONTENT_CACHE = False
 """
 
 
-def bench(n: int, keep: bool, repeat: int) -> dict:
-    tmp = Path(tempfile.mkdtemp(prefix=f"bench-build-{n}-"))
-    try:
-        cards = tmp / "cards"
-        write_cards(cards, n)
+def bench(n: int, tmp: Path, repeat: int) -> dict:
+    """Benchmark N cards in `tmp`, which the caller removes once every size has run."""
+    cards = tmp / "cards"
+    write_cards(cards, n)
 
-        # Full site: the repository's editor pages plus the synthetic cards.
-        content = tmp / "content"
-        shutil.copytree(ROOT / "content", content, ignore=shutil.ignore_patterns("evidence"))
-        (content / "evidence").symlink_to(cards / "evidence", target_is_directory=True)
-        full_conf = tmp / "full.conf.py"
-        full_conf.write_text(
-            # The real settings; CACHE_PATH is given per run, inside the temp dir.
-            "import importlib.util\n"
-            f"_s = importlib.util.spec_from_file_location('_conf', {str(ROOT / 'pelican.conf.py')!r})\n"
-            "_m = importlib.util.module_from_spec(_s); _s.loader.exec_module(_m)\n"
-            "globals().update({k: v for k, v in vars(_m).items() if k.isupper()})\n"
-        )
-        full_cmd = [str(BIN / "pelican"), str(content), "-s", str(full_conf), "--fatal", "errors"]
-        # The same site with the search index switched off, to show what Pagefind adds.
-        plain_cmd = full_cmd + ["-e", 'SEARCH_INDEX={"enabled": false}']
+    # Full site: the repository's editor pages plus the synthetic cards.
+    content = tmp / "content"
+    shutil.copytree(ROOT / "content", content, ignore=shutil.ignore_patterns("evidence"))
+    (content / "evidence").symlink_to(cards / "evidence", target_is_directory=True)
+    full_conf = tmp / "full.conf.py"
+    full_conf.write_text(
+        # The real settings; CACHE_PATH is given per run, inside the temp dir.
+        "import importlib.util\n"
+        f"_s = importlib.util.spec_from_file_location('_conf', {str(ROOT / 'pelican.conf.py')!r})\n"
+        "_m = importlib.util.module_from_spec(_s); _s.loader.exec_module(_m)\n"
+        "globals().update({k: v for k, v in vars(_m).items() if k.isupper()})\n"
+    )
+    full_cmd = [str(BIN / "pelican"), str(content), "-s", str(full_conf), "--fatal", "errors"]
+    # The same site with the search index switched off, to show what Pagefind adds.
+    plain_cmd = full_cmd + ["-e", 'SEARCH_INDEX={"enabled": false}']
 
-        # Stock Pelican on the same cards.
-        stock_content = tmp / "stock-content"
-        stock_content.mkdir()
-        (stock_content / "evidence").symlink_to(cards / "evidence", target_is_directory=True)
-        stock_conf = tmp / "stock.conf.py"
-        stock_conf.write_text(STOCK_CONF)
-        stock_cmd = [str(BIN / "pelican"), str(stock_content), "-s", str(stock_conf)]
+    # Stock Pelican on the same cards.
+    stock_content = tmp / "stock-content"
+    stock_content.mkdir()
+    (stock_content / "evidence").symlink_to(cards / "evidence", target_is_directory=True)
+    stock_conf = tmp / "stock.conf.py"
+    stock_conf.write_text(STOCK_CONF)
+    stock_cmd = [str(BIN / "pelican"), str(stock_content), "-s", str(stock_conf)]
 
-        # Interleaved repeats, each into a fresh output dir with a cold cache: this machine's file
-        # system and CPU drift by +-20 % within minutes, so one run of each says little; the median
-        # of runs taken turn about is what the ratio compares.
-        #
-        # Nothing is deleted until the end.  This root file system is ext4 without a journal, and
-        # there a new inode's allocation skips every free inode of its block group that was freed in
-        # the last 5 minutes (ext4 recently_deleted(), seen with perf): a build started right after
-        # removing the previous build's output paid 0.3-1 ms per file created, in proportion to how
-        # many files that output had -- the build's own size again, so a build that writes more
-        # files was charged more than linearly.  A fresh clone, CI and `make build` into an existing
-        # output/ delete nothing first; the benchmark now doesn't either.
-        runs = {"full": [], "plain": [], "stock": []}
-        pages = {}
-        for r in range(repeat):
-            for name, cmd in (("full", full_cmd), ("stock", stock_cmd), ("plain", plain_cmd)):
-                out, cache = tmp / f"out-{name}-{r}", tmp / f"cache-{name}-{r}"
-                for card in cards.rglob("*.md"):  # the same warm page cache for every build
-                    card.read_bytes()
-                os.sync()  # the last build's dirty pages are written back now, not during this one
-                runs[name].append(run(cmd + ["-o", str(out), "-e", f'CACHE_PATH="{cache}"'], tmp))
-                if r == 0:
-                    pages[name] = count_pages(out)
-                    if name == "full":
-                        pages["index_mb"] = dir_size_mb(out / "pagefind")
-        med = {name: [statistics.median(x[i] for x in values) for i in range(3)]
-               for name, values in runs.items()}
-        return {
-            "n": n,
-            "full": med["full"][0], "full_cpu": med["full"][1], "full_mem": max(x[2] for x in runs["full"]),
-            "plain": med["plain"][0], "plain_cpu": med["plain"][1],
-            "stock": med["stock"][0], "stock_cpu": med["stock"][1], "stock_mem": max(x[2] for x in runs["stock"]),
-            "ratios": [f / s for (f, *_), (s, *_) in zip(runs["full"], runs["stock"])],
-            "pages_full": pages["full"], "pages_stock": pages["stock"], "pagefind_mb": pages["index_mb"],
-        }
-    finally:
-        if keep:
-            print(f"kept {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+    # Interleaved repeats, each into a fresh output dir with a cold cache: this machine's file
+    # system and CPU drift by +-20 % within minutes, so one run of each says little; the median
+    # of runs taken turn about is what the ratio compares.
+    #
+    # Nothing is deleted until every size has run.  This root file system is ext4 without a
+    # journal, where allocating an inode skips each free inode of the block group that was freed in
+    # the last few minutes (ext4's recently_deleted(); perf showed it as 14 % of a build's samples):
+    # after many deletions nearby, creating a file cost up to ~0.9 ms instead of ~0.04 ms.  Removing
+    # each run's output before the next, as this script used to, kept the disk in that state and
+    # charged every build per file written -- the full site writes twice as many files as stock.
+    # A fresh clone, CI and `make build` into an existing output/ delete nothing first.
+    runs = {"full": [], "plain": [], "stock": []}
+    pages = {}
+    os.sync()
+    create_us = create_cost_us(tmp)
+    for r in range(repeat):
+        for name, cmd in (("full", full_cmd), ("stock", stock_cmd), ("plain", plain_cmd)):
+            out, cache = tmp / f"out-{name}-{r}", tmp / f"cache-{name}-{r}"
+            for card in cards.rglob("*.md"):  # the same warm page cache for every build
+                card.read_bytes()
+            os.sync()  # the last build's dirty pages are written back now, not during this one
+            runs[name].append(run(cmd + ["-o", str(out), "-e", f'CACHE_PATH="{cache}"'], tmp))
+            if r == 0:
+                pages[name] = count_pages(out)
+                pages[f"files_{name}"] = count_files(out)
+                if name == "full":
+                    pages["index_mb"] = dir_size_mb(out / "pagefind")
+    med = {name: [statistics.median(x[i] for x in values) for i in range(3)]
+           for name, values in runs.items()}
+    return {
+        "n": n,
+        "full": med["full"][0], "full_cpu": med["full"][1], "full_mem": max(x[2] for x in runs["full"]),
+        "plain": med["plain"][0], "plain_cpu": med["plain"][1],
+        "stock": med["stock"][0], "stock_cpu": med["stock"][1], "stock_mem": max(x[2] for x in runs["stock"]),
+        "ratios": [f / s for (f, *_), (s, *_) in zip(runs["full"], runs["stock"])],
+        "pages_full": pages["full"], "pages_stock": pages["stock"], "pagefind_mb": pages["index_mb"],
+        "files_full": pages["files_full"], "files_stock": pages["files_stock"], "create_us": create_us,
+    }
+
+
+def report(r: dict) -> None:
+    n = r["n"]
+    each = f"{min(r['ratios']):.2f}-{max(r['ratios']):.2f}, {len(r['ratios'])}"
+    print(f"{n:>6} | {r['full']:>8.1f}s {r['plain']:>10.1f}s | {r['stock']:>6.1f}s | "
+          f"{r['full'] / r['stock']:>5.2f} ({each:<17}) | {r['full_cpu']:>7.1f}/{r['stock_cpu']:<8.1f} | "
+          f"{r['full_mem']:>8}/{r['stock_mem']:<9} | {r['pages_full']:>7}/{r['pages_stock']:<8} | "
+          f"{r['files_full']:>7}/{r['files_stock']:<8} | {r['pagefind_mb']:>8.1f} | {r['create_us']:>9.0f}",
+          flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -229,21 +254,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     head = (f"{'cards':>6} | {'full site':>9} {'(no search)':>11} | {'stock':>7} | {'ratio':>5} "
             f"{'(range, runs)':<20}| {'CPU s full/stock':>16} | {'peak MB full/stock':>18} | "
-            f"{'pages full/stock':>16} | {'index MB':>8}")
+            f"{'pages full/stock':>16} | {'files full/stock':>16} | {'index MB':>8} | {'create us':>9}")
     print(head)
     print("-" * len(head))
-    for n in args.sizes:
-        r = bench(n, args.keep, args.repeat or max(1, min(9, round(15000 / n))))
-        each = f"{min(r['ratios']):.2f}-{max(r['ratios']):.2f}, {len(r['ratios'])}"
-        print(f"{n:>6} | {r['full']:>8.1f}s {r['plain']:>10.1f}s | {r['stock']:>6.1f}s | "
-              f"{r['full'] / r['stock']:>5.2f} ({each:<17}) | {r['full_cpu']:>7.1f}/{r['stock_cpu']:<8.1f} | "
-              f"{r['full_mem']:>8}/{r['stock_mem']:<9} | {r['pages_full']:>7}/{r['pages_stock']:<8} | "
-              f"{r['pagefind_mb']:>8.1f}", flush=True)
-    print(f"full site = `make build`: pelican.conf.py, all plugins, theme and the Pagefind index; (no search) = "
-          f"the same with SEARCH_INDEX disabled;\nstock = Pelican, simple theme, no plugins, default settings. "
-          f"Times are medians of the interleaved runs (cold caches, fresh output dirs);\n"
-          f"ratio = median full / median stock, then the range of each run's full / stock; CPU = user + system of the build "
-          f"and its child processes; peak MB = largest process.")
+    tmps = []
+    try:
+        for n in args.sizes:
+            tmps.append(Path(tempfile.mkdtemp(prefix=f"bench-build-{n}-")))
+            report(bench(n, tmps[-1], args.repeat or max(1, min(9, round(15000 / n)))))
+    finally:
+        # Only now: deleting one size's files before the next size runs would slow its creates.
+        for tmp in tmps:
+            if args.keep:
+                print(f"kept {tmp}", file=sys.stderr)
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
+    print("full site = `make build`: pelican.conf.py, all plugins, theme and the Pagefind index; (no search) = "
+          "the same with SEARCH_INDEX disabled;\nstock = Pelican, simple theme, no plugins, default settings. "
+          "Times are medians of the interleaved runs (cold caches, fresh output dirs);\n"
+          "ratio = median full / median stock, then the range of each run's full / stock; CPU = user + system of the build "
+          "and its child processes; peak MB = largest process; files = every file written (the index's too);\n"
+          "create us = microseconds to create one file in the bench dir before the runs: on this VM's ext4 (no journal)\n"
+          "~40 on a quiet disk, up to ~900 within minutes of many deletions nearby, and each build pays it per file.")
     return 0
 
 

@@ -148,6 +148,9 @@ def worker(conn, parent_end) -> None:
     ``(jobs, cache_dir)``, draw every (file, table, kind) and send back ``{file: svg}``, or an error
     text the parent turns into a failed build.  With nothing to draw the parent stops it."""
     parent_end.close()  # so that recv() sees EOF if the parent goes away
+    # Before numpy loads: bar charts need no linear algebra, and OpenBLAS's thread pool spins on the
+    # core Pelican is using -- the worker took 0.55 s of CPU with one thread against 0.75 s without.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         try:
             warm_up()
