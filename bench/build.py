@@ -9,13 +9,15 @@ harvest.cards.render_card into a temp dir, then in the same run
          repository's editor pages, and the Pagefind index (built inside the run by plugins/search);
   stock  Pelican with its `simple` theme, no plugins and default settings, on the same cards;
 
-(plus the full site with the search index off), each several times, turn about, and prints the
-median wall time, CPU seconds, peak memory (max RSS, from wait4), pages written, Pagefind index size
-and the ratio full / stock.  A benchmark, not a test: nothing is asserted.
+(plus the full site with the search index off), each several times, turn about, each into a new
+output dir, and prints the median wall time, CPU seconds, peak memory (max RSS, from wait4), pages
+and files written, Pagefind index size, the ratio full / stock, and what creating one file costs on
+the disk right then (this VM's ext4 swings from ~40 to ~900 us per file; see bench()).  A benchmark,
+not a test: nothing is asserted.
 
 Synthetic cards are clearly never published: every title starts with "SYNTHETIC", PMIDs are in
-9000000001.., NCT ids in NCT99000001.., and everything lives in a temp dir that is removed after
-the run (--keep to look at it).
+9000000001.., NCT ids in NCT99000001.., and everything lives in temp dirs that are removed after
+the last size has run (--keep to look at them).
 """
 
 from __future__ import annotations
