@@ -262,3 +262,27 @@ def test_hostile_trial_title():
     assert record["title"] == "<script>x</script> Status: draft"
     assert record["title_html"] == "&lt;script&gt;x&lt;/script&gt; Status: draft"
     check_safe(render_card(record), record)
+
+
+def test_mirror_tree_makes_the_target_hold_exactly_the_source(tmp_path):
+    """How the search index reaches output/pagefind: unchanged files keep their bytes and mtime,
+    changed ones are rewritten, and files and folders the new tree lacks are removed."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    (src / "fragment").mkdir(parents=True)
+    (src / "same.js").write_bytes(b"same")
+    (src / "changed.json").write_bytes(b"new")
+    (src / "fragment" / "a.pf_fragment").write_bytes(b"a")
+    (dst / "fragment").mkdir(parents=True)
+    (dst / "old-only").mkdir()
+    (dst / "same.js").write_bytes(b"same")
+    (dst / "changed.json").write_bytes(b"old")
+    (dst / "fragment" / "stale.pf_fragment").write_bytes(b"stale")
+    (dst / "old-only" / "x").write_bytes(b"x")
+    os.utime(dst / "same.js", (1_000_000, 1_000_000))
+
+    assert fileio.mirror_tree(src, dst) == 2
+    assert sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*")) == [
+        "changed.json", "fragment", "fragment/a.pf_fragment", "same.js"]
+    assert (dst / "changed.json").read_bytes() == b"new"
+    assert (dst / "same.js").stat().st_mtime == 1_000_000
+    assert fileio.mirror_tree(src, tmp_path / "fresh") == 3
