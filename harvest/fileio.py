@@ -64,29 +64,22 @@ def mirror_tree(src: str | os.PathLike, dst: str | os.PathLike) -> int:
     unchanged files keep their bytes and mtime and files of an earlier build do not linger.
     Returns the number of files written.
     """
-    src, dst = os.fspath(src), os.fspath(dst)
-    fresh = not os.path.exists(dst)
+    src, dst = os.fspath(src), os.path.normpath(os.fspath(dst))  # normalized like the paths kept below
     keep, written = set(), 0
     for root, _dirs, files in os.walk(src):
-        rel = os.path.relpath(root, src)
-        out_dir = dst if rel == "." else os.path.join(dst, rel)
-        os.makedirs(out_dir, exist_ok=True)
+        out_dir = os.path.join(dst, os.path.relpath(root, src))
         for name in files:
             with open(os.path.join(root, name), "rb") as fh:
                 data = fh.read()
-            target = os.path.join(out_dir, name)
+            target = os.path.normpath(os.path.join(out_dir, name))
             keep.add(target)
-            if fresh or not holds(target, data):
-                with open(target, "wb") as fh:
-                    fh.write(data)
-                written += 1
-    if not fresh:
-        for root, dirs, files in os.walk(dst, topdown=False):
-            for name in files:
-                if os.path.join(root, name) not in keep:
-                    os.unlink(os.path.join(root, name))
-            if root != dst and not os.listdir(root):
-                os.rmdir(root)
+            written += write_if_changed(target, data)
+    for root, _dirs, files in os.walk(dst, topdown=False):
+        for name in files:
+            if os.path.join(root, name) not in keep:
+                os.unlink(os.path.join(root, name))
+        if root != dst and not os.listdir(root):
+            os.rmdir(root)
     return written
 
 
