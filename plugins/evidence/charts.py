@@ -100,10 +100,15 @@ def legend_columns(table: dict) -> int:
     return 2 if max(len(c) for c in table["columns"]) <= 22 else 1
 
 
+def _legend_in(table: dict) -> float:
+    """Height of the legend band below the axes, in inches."""
+    legend_rows = -(-len(table["columns"]) // legend_columns(table))
+    return 0.3 + _LEGEND_ROW_IN * legend_rows
+
+
 def figsize(table: dict, kind: str) -> tuple[float, float]:
     """Figure size in inches; the page gives the <img> the same aspect ratio (100 px per inch)."""
-    legend_rows = -(-len(table["columns"]) // legend_columns(table))
-    legend = 0.3 + _LEGEND_ROW_IN * legend_rows
+    legend = _legend_in(table)
     if kind == "trials":
         return WIDTH_IN, round(max(2.2, 0.5 * len(table["rows"]) + 1.1) + legend, 2)
     return WIDTH_IN, round(3.0 + legend, 2)
@@ -170,6 +175,7 @@ def worker(conn, parent_end) -> None:
 # measured 40 % of a chart's time.  Margins follow from the type sizes and the longest tick label.
 _PAD_IN = 0.12
 _TICK_IN = (3.5 + 3.5) / 72  # tick length + tick label pad (matplotlib defaults, in points)
+_AXIS_LABEL_IN = (FONT_PT * 1.2 + 4) / 72  # axis label line + its labelpad
 
 
 def _text_width_in(texts, size_pt: float) -> float:
@@ -218,13 +224,12 @@ def _draw(table: dict, kind: str) -> bytes:
 
         # Margins in inches: the legend band at the bottom (as figsize reserves it), then the
         # category axis and the value axis with their labels.
-        legend_rows = -(-len(cols) // legend_columns(table))
-        legend_in = 0.3 + _LEGEND_ROW_IN * legend_rows
-        label_in = (SMALL_PT + FONT_PT * 1.2 + 4) / 72 + _TICK_IN  # tick labels + axis label + labelpad
+        legend_in = _legend_in(table)
+        label_in = SMALL_PT / 72 + _TICK_IN + _AXIS_LABEL_IN  # tick labels + axis label
         if horizontal:
             left = _text_width_in(rows, SMALL_PT) + _TICK_IN + _PAD_IN
         else:
-            left = _text_width_in(tick_labels, SMALL_PT) + _TICK_IN + (FONT_PT * 1.2 + 4) / 72 + _PAD_IN
+            left = _text_width_in(tick_labels, SMALL_PT) + _TICK_IN + _AXIS_LABEL_IN + _PAD_IN
         right = _text_width_in(tick_labels[-1:], SMALL_PT) / 2 + _PAD_IN if horizontal else 0.3
         fig = Figure(figsize=(width, height))
         fig.subplots_adjust(left=left / width, right=1 - right / width,
