@@ -95,7 +95,7 @@ EVIDENCE_LATEST_COUNT = 10
 # Date the "results overdue" flag is computed against; None = the last run report's finish date,
 # else today.  Tests pin it.
 EVIDENCE_REFERENCE_DATE = None
-# matplotlib SVGs are cached here by a hash of the data they show.
+# Chart SVGs are cached here by a hash of the data they show.
 EVIDENCE_CHART_CACHE = True
 
 CACHE_PATH = str(_ROOT / "cache")

@@ -89,7 +89,8 @@ def synthetic_record(i: int, rng: random.Random) -> dict:
     ]
     for section in abstract:
         section["html"] = section["text"]
-    is_trial = i % 5 == 4
+    # One card in five is a trial, spread over the topics (i % 5 alone would make every trial a PGx one).
+    is_trial = (i // len(slugs)) % 5 == 4
     rec.update(title=title, title_html=title, year=year, date=date, abstract=abstract,
                topics=topics, mesh=[mesh, "Depressive Disorder, Major", "Humans"],
                keywords=[name, condition], updated=f"{min(year + 1, 2026)}-01-15")

@@ -252,7 +252,7 @@ def test_chart_text_is_readable_at_360px(site, open_page):
         svg = (site.output / "topics/tms" / img.get_attribute("src").rsplit("/", 1)[-1]).read_text(encoding="utf-8")
         view_width = float(re.search(r'viewBox="0 0 ([\d.]+) ', svg).group(1))
         sizes = [float(s) for s in re.findall(r"font-size: ?([\d.]+)px", svg)]
-        assert sizes, "no text in the chart: matplotlib's svg.fonttype must stay 'none'"
+        assert sizes, "no text with a CSS font size in the chart"
         smallest = min(sizes) * shown / view_width
         assert smallest >= 10, f"{img.get_attribute('src')}: smallest text {smallest:.1f} px at 360 px"
 
