@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import filecmp
 import os
+import re
+import sys
 from collections import Counter
 from xml.etree import ElementTree
 
@@ -12,7 +14,11 @@ from bs4 import BeautifulSoup
 
 from harvest.record import DESIGN_LABELS
 from harvest.topics import load_topics
-from sitebuild import REFERENCE_DATE, build_site, make_report, sample_records
+from sitebuild import REFERENCE_DATE, ROOT, build_site, make_report, sample_records
+
+sys.path.insert(0, str(ROOT / "plugins"))
+
+from evidence import charts  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -133,3 +139,30 @@ def test_two_builds_are_identical(built):
             if other.exists() and path.read_bytes() != other.read_bytes():
                 diffs.append(str(path.relative_to(built["out"])))
     assert sorted(set(diffs)) == []
+
+
+def _legend_fits(svg: bytes) -> tuple[float, float]:
+    """(bottom of the lowest legend swatch, the image's height), in SVG units."""
+    text = svg.decode("utf-8")
+    height = float(re.search(r'viewBox="0 0 [\d.]+ ([\d.]+)"', text).group(1))
+    top = float(re.search(r'translate\(([\d.]+), ([\d.]+)\)" class="legends"', text).group(2))
+    legends = text.split('class="legends"', 1)[1]
+    swatches = re.findall(r'<rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"', legends)
+    bottom = max(float(y) + float(h) for y, h in swatches)
+    return top + bottom, height
+
+
+@pytest.mark.parametrize("kind", ["publications", "trials"])
+@pytest.mark.parametrize("n_columns", [1, 2, 3, 5, 10])
+@pytest.mark.parametrize("long_labels", [False, True], ids=["2-col-legend", "1-col-legend"])
+def test_every_legend_row_is_inside_the_image(kind, n_columns, long_labels):
+    """pygal counts one legend row too few when the last row is not full, and ends the last row
+    past the bottom edge; charts.py reserves the difference, or a legend entry would be cut off."""
+    labels = [("A much longer label, past 22 chars " if long_labels else "Label ") + str(i) for i in range(n_columns)]
+    rows = ["2019", "2020", "2021"] if kind == "publications" else ["Phase 1", "Phase 2", "No phase given"]
+    table = {"title": "t", "row_header": "r", "rows": rows, "columns": labels,
+             "values": [[(i + j) % 4 for j in range(n_columns)] for i in range(len(rows))],
+             "xlabel": "x", "ylabel": "y"}
+    assert charts.legend_columns(table) == (1 if long_labels else 2)
+    bottom, height = _legend_fits(charts._draw(table, kind))
+    assert bottom <= height, f"legend ends at {bottom}, image is {height} high"
