@@ -97,7 +97,8 @@ WIDTH_IN = 5.0
 FONT_PT = 13
 SMALL_PT = 12
 _UNITS_PER_IN = 72
-_LEGEND_ROW_IN = 0.25  # one legend row, 18 units: pygal's 1.5 times the 12-unit swatch
+_LEGEND_PITCH = 1.5 * SMALL_PT  # one legend row: pygal spaces rows 1.5 times the 12-unit swatch
+_LEGEND_ROW_IN = _LEGEND_PITCH / _UNITS_PER_IN
 
 
 def legend_columns(table: dict) -> int:
@@ -179,7 +180,6 @@ def _nice_ticks(top: int) -> list[int]:
 
 _INTERACTIVE_ONLY = ("script", "desc", "title")
 _MARGIN = 6
-_LEGEND_PITCH = 1.5 * SMALL_PT  # pygal's legend row: 1.5 times the 12-unit swatch
 
 
 def _static_image(root):
