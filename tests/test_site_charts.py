@@ -166,3 +166,34 @@ def test_every_legend_row_is_inside_the_image(kind, n_columns, long_labels):
     assert charts.legend_columns(table) == (1 if long_labels else 2)
     bottom, height = _legend_fits(charts._draw(table, kind))
     assert bottom <= height, f"legend ends at {bottom}, image is {height} high"
+
+
+def legend_colors(svg_path) -> dict[str, str]:
+    """Legend label → the fill its swatch gets from the SVG's own stylesheet."""
+    text = svg_path.read_text(encoding="utf-8")
+    fills = dict(re.findall(r"\.(color-\d+),[^{]*\{[^}]*fill:(#[0-9A-Fa-f]{6})", text))
+    entries = re.findall(r'<rect [^>]*class="(color-\d+) reactive"/><text [^>]*>([^<]*)</text>',
+                         text.split('class="legends"', 1)[1])
+    return {label: fills[cls] for cls, label in entries}
+
+
+def test_a_design_or_status_has_one_colour_on_every_topic(built):
+    """Readers compare topics: "Meta-analysis" must not be blue on one page and orange on the next."""
+    out = built["out"]
+    for name in ("publications-by-year.svg", "trials-by-phase-status.svg"):
+        seen = {}
+        charts_found = sorted(out.glob(f"topics/*/{name}"))
+        assert len(charts_found) >= 2, name
+        for path in charts_found:
+            colors = legend_colors(path)
+            assert colors and len(set(colors.values())) == len(colors), (path, colors)  # distinct in a chart
+            for label, color in colors.items():
+                assert seen.setdefault(label, color) == color, (path, label, color, seen[label])
+
+
+def test_stable_colors_keep_the_site_wide_colour_and_never_repeat_within_a_chart():
+    order = [f"k{i}" for i in range(14)]
+    assert charts.stable_colors(["k2", "k9"], order) == [charts.PALETTE[2], charts.PALETTE[9]]
+    # k10 would wrap onto k0's colour; in the same chart it takes the next free one instead
+    assert charts.stable_colors(["k0", "k10"], order) == [charts.PALETTE[0], charts.PALETTE[1]]
+    assert charts.stable_colors(["k10"], order) == [charts.PALETTE[0]]

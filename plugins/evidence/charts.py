@@ -17,13 +17,30 @@ import os
 from collections import Counter
 
 from harvest.fileio import atomic_write
+from harvest.record import DESIGNS
 
-from .model import PHASE_LABELS, design_label, designs_in_order, phase_label, status_label, statuses_in_order
+from .model import (PHASE_LABELS, STATUS_ORDER, design_label, designs_in_order, phase_label, status_label,
+                    statuses_in_order)
 
 # Okabe–Ito palette: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
            "#999999", "#882255"]
-_RENDER_VERSION = "6"  # bump when the drawing code changes, to invalidate cached SVGs
+_RENDER_VERSION = "6"
+
+
+def stable_colors(keys: list[str], order) -> list[str]:
+    """One colour per key, the same on every topic's chart: a design or status keeps the palette
+    colour of its place in the site-wide order; if two keys of one chart would share a colour (there
+    are more statuses than colours), the later one takes the next colour the chart has not used."""
+    position = {key: i for i, key in enumerate(order)}
+    used, colors = set(), []
+    for n, key in enumerate(keys):
+        i = position.get(key, len(position) + n)
+        while PALETTE[i % len(PALETTE)] in used and len(used) < len(PALETTE):
+            i += 1
+        colors.append(PALETTE[i % len(PALETTE)])
+        used.add(colors[-1])
+    return colors  # bump when the drawing code changes, to invalidate cached SVGs
 
 
 def publications_by_year(records: list[dict]) -> dict:
@@ -45,6 +62,7 @@ def publications_by_year(records: list[dict]) -> dict:
         "row_header": "Year",
         "rows": [str(y) for y in row_keys],
         "columns": [design_label(d) for d in col_keys],
+        "colors": stable_colors(col_keys, DESIGNS),
         "values": [[counts[(y, d)] for d in col_keys] for y in row_keys],
         "xlabel": "Publication year",
         "ylabel": "Publications",
@@ -74,6 +92,7 @@ def trials_by_phase_status(records: list[dict]) -> dict:
         "row_header": "Phase",
         "rows": row_keys,
         "columns": [status_label(s) for s in col_keys],
+        "colors": stable_colors(col_keys, STATUS_ORDER),
         "values": [[counts[(p, s)] for s in col_keys] for p in row_keys],
         "xlabel": "Trials",
         "ylabel": "Phase",
@@ -196,12 +215,12 @@ def _static_image(root):
     return root
 
 
-def _style():
+def _style(colors: list[str]):
     from pygal.style import Style
 
     return Style(
         background="#fff", plot_background="#fff", foreground="#222", foreground_strong="#222",
-        foreground_subtle="#d9d9d9", colors=tuple(PALETTE), font_family="sans-serif",
+        foreground_subtle="#d9d9d9", colors=tuple(colors), font_family="sans-serif",
         label_font_size=SMALL_PT, major_label_font_size=SMALL_PT, legend_font_size=SMALL_PT,
         title_font_size=FONT_PT, value_font_size=SMALL_PT, value_label_font_size=SMALL_PT,
         tooltip_font_size=SMALL_PT,
@@ -226,7 +245,7 @@ def _draw(table: dict, kind: str) -> bytes:
     missing_rows = -(-len(cols) // columns) - len(cols) // columns
     bottom = _MARGIN + 8 + _LEGEND_PITCH * missing_rows
     chart = (pygal.HorizontalStackedBar if horizontal else pygal.StackedBar)(
-        width=width, height=height, style=_style(), js=[], disable_xml_declaration=True, no_prefix=True,
+        width=width, height=height, style=_style(table.get("colors") or PALETTE), js=[], disable_xml_declaration=True, no_prefix=True,
         margin=_MARGIN, margin_bottom=bottom, spacing=8,
         # Below the axes, not beside them: a side legend would take half of a phone-width chart.
         legend_at_bottom=True, legend_at_bottom_columns=columns, legend_box_size=SMALL_PT,
