@@ -324,3 +324,37 @@ def test_card_citation_links_download_files_without_javascript(site, open_page, 
     text = Path(download.path()).read_text(encoding="utf-8")
     assert text.splitlines()[0] == first_line
     assert "Ketamine and the neurobiology of depression" in text
+
+
+@pytest.mark.parametrize("kind", ["publications", "trials"])
+def test_chart_legend_labels_never_run_into_the_next_column(open_page, kind):
+    """Drawn in Chromium with every design or status label the site has: a legend label ends
+    before the swatch of the column to its right (pygal lays columns out across the plot only)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
+    from evidence import charts
+    from evidence.model import STATUS_LABELS
+    from harvest.record import DESIGN_LABELS
+
+    labels = list(DESIGN_LABELS.values()) if kind == "publications" else list(STATUS_LABELS.values())
+    rows = ["2021", "2022", "2023"] if kind == "publications" else ["Phase 1", "Phase 2/3", "No phase given"]
+    overlaps = []
+    # every label in the left column (beside the shortest one), and the short labels among themselves
+    for group in [sorted(labels, key=len)[:4]] + [[label, min(labels, key=len)] for label in labels]:
+        table = {"title": "t", "row_header": "r", "rows": rows, "columns": group,
+                 "values": [[1 + (i + j) % 3 for j in range(len(group))] for i in range(len(rows))],
+                 "xlabel": "x", "ylabel": "y"}
+        svg = charts._draw(table, kind).decode("utf-8")
+        page = open_page(viewport=DESKTOP).page
+        page.set_content(f"<!doctype html><body style='margin:0'>{svg}</body>")
+        overlaps += page.evaluate("""() => {
+            const boxes = [...document.querySelectorAll('.legends .legend')].map(g => ({
+                text: g.querySelector('text').textContent,
+                right: g.querySelector('text').getBoundingClientRect().right,
+                left: g.querySelector('rect').getBoundingClientRect().left,
+                top: Math.round(g.querySelector('rect').getBoundingClientRect().top)}));
+            return boxes.filter(a => boxes.some(b => b.top === a.top && b.left > a.left && a.right > b.left - 2))
+                        .map(a => a.text);
+        }""")
+    assert overlaps == [], overlaps

@@ -116,24 +116,42 @@ WIDTH_IN = 5.0
 FONT_PT = 13
 SMALL_PT = 12
 _UNITS_PER_IN = 72
+_MARGIN = 6  # around the whole image
+_SPACING = 8  # pygal's gap between an axis and its labels, and between legend rows and the plot
 _LEGEND_PITCH = 1.5 * SMALL_PT  # one legend row: pygal spaces rows 1.5 times the 12-unit swatch
 _LEGEND_ROW_IN = _LEGEND_PITCH / _UNITS_PER_IN
 
 
-def legend_columns(table: dict) -> int:
-    """Two legend columns fit the width when the labels are short, else one."""
-    return 2 if max(len(c) for c in table["columns"]) <= 22 else 1
+def _text_units(chars: int) -> float:
+    """Width of a 12-unit text, as pygal itself estimates it for its layout (0.6 em a character)."""
+    return chars * 0.6 * SMALL_PT
 
 
-def _legend_in(table: dict) -> float:
+def legend_columns(table: dict, kind: str) -> int:
+    """Two legend columns when two of the longest label fit side by side, else one.
+
+    pygal lays the legend's columns out across the plot's width, not the image's: the axis labels at
+    the left (a trial chart's phase names, a publication chart's counts and its axis title) come off
+    first, and a label too long for its column runs under the next column's swatch."""
+    if kind == "trials":
+        axis = _text_units(max(len(r) for r in table["rows"]))
+    else:
+        top = _nice_ticks(max(sum(row) for row in table["values"]))[-1]
+        axis = _text_units(len(f"{top:,}")) + FONT_PT + _SPACING  # tick labels + the rotated axis title
+    plot = WIDTH_IN * _UNITS_PER_IN - (_MARGIN + _SPACING + axis) - _MARGIN
+    entry = SMALL_PT + 5 + _text_units(max(len(c) for c in table["columns"]))  # swatch, gap, text
+    return 2 if 2 * entry <= plot else 1
+
+
+def _legend_in(table: dict, kind: str) -> float:
     """Height of the legend band below the axes, in inches."""
-    legend_rows = -(-len(table["columns"]) // legend_columns(table))
+    legend_rows = -(-len(table["columns"]) // legend_columns(table, kind))
     return 0.3 + _LEGEND_ROW_IN * legend_rows
 
 
 def figsize(table: dict, kind: str) -> tuple[float, float]:
     """Figure size in inches; the page gives the <img> the same aspect ratio (100 px per inch)."""
-    legend = _legend_in(table)
+    legend = _legend_in(table, kind)
     if kind == "trials":
         return WIDTH_IN, round(max(2.2, 0.5 * len(table["rows"]) + 1.1) + legend, 2)
     return WIDTH_IN, round(3.0 + legend, 2)
@@ -198,7 +216,6 @@ def _nice_ticks(top: int) -> list[int]:
 
 
 _INTERACTIVE_ONLY = ("script", "desc", "title")
-_MARGIN = 6
 
 
 def _static_image(root):
@@ -241,12 +258,12 @@ def _draw(table: dict, kind: str) -> bytes:
     # pygal reserves the legend's rows below the plot from the given height, but counts
     # len // columns rows (one short when the last row is not full) and ends the last row 2 units
     # past the bottom edge: reserve those itself, plus the margin.
-    columns = legend_columns(table)
+    columns = legend_columns(table, kind)
     missing_rows = -(-len(cols) // columns) - len(cols) // columns
-    bottom = _MARGIN + 8 + _LEGEND_PITCH * missing_rows
+    bottom = _MARGIN + _SPACING + _LEGEND_PITCH * missing_rows
     chart = (pygal.HorizontalStackedBar if horizontal else pygal.StackedBar)(
         width=width, height=height, style=_style(table.get("colors") or PALETTE), js=[], disable_xml_declaration=True, no_prefix=True,
-        margin=_MARGIN, margin_bottom=bottom, spacing=8,
+        margin=_MARGIN, margin_bottom=bottom, spacing=_SPACING,
         # Below the axes, not beside them: a side legend would take half of a phone-width chart.
         legend_at_bottom=True, legend_at_bottom_columns=columns, legend_box_size=SMALL_PT,
         truncate_legend=-1, truncate_label=-1,
