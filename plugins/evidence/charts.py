@@ -25,7 +25,7 @@ from .model import (PHASE_LABELS, STATUS_ORDER, design_label, designs_in_order, 
 # Okabe–Ito palette: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
            "#999999", "#882255"]
-_RENDER_VERSION = "6"
+_RENDER_VERSION = "7"  # bump when the drawing code changes, to invalidate cached SVGs
 
 
 def stable_colors(keys: list[str], order) -> list[str]:
@@ -40,7 +40,7 @@ def stable_colors(keys: list[str], order) -> list[str]:
             i += 1
         colors.append(PALETTE[i % len(PALETTE)])
         used.add(colors[-1])
-    return colors  # bump when the drawing code changes, to invalidate cached SVGs
+    return colors
 
 
 def publications_by_year(records: list[dict]) -> dict:
