@@ -54,9 +54,9 @@ class EvidencePagesGenerator(Generator):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # The chart worker is forked now, before Pelican reads the cards, so it imports pygal
-        # while Pelican reads.  A plain forked Process and a pipe, not a
-        # pool: a pool starts a thread in this process, and plugins/search forks again later.
+        # The chart worker is forked now, before Pelican reads the cards, so it imports pygal while
+        # Pelican reads.  A plain forked Process and a pipe, not a pool: a pool starts a thread in
+        # this process, and plugins/search forks again later.
         here, there = multiprocessing.Pipe()
         child = multiprocessing.get_context("fork").Process(
             target=charts.worker, args=(there, here), daemon=True)
