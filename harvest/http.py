@@ -7,7 +7,10 @@ live in one place:
   transport adapter: NCBI allows 3 requests/s without an API key and 10/s with one; ClinicalTrials.gov
   publishes no limit but its robots.txt asks for one request per second, so we keep to that;
 - timeouts, connection errors, 429 (Retry-After honoured), 500/502/503/504 are retried a bounded number
-  of times by urllib3's `Retry` with exponential backoff;
+  of times by urllib3's `Retry` with exponential backoff; an error NCBI documents as passing that arrives
+  inside a 200 body (rate limit, search backend failure: `check` raises NCBITransientError) is retried
+  by the same `Retry` policy - same count, same waits - one level up, because urllib3 decides on the
+  status line before the body is read;
 - `NCBI_API_KEY` is read from the environment only and is redacted from every log record and every
   error message this module produces (it still goes on the wire, where NCBI needs it).
 
@@ -35,9 +38,10 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
 from requests_ratelimiter import LimiterAdapter
+from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
-from .errors import CTGovError, FetchError
+from .errors import CTGovError, FetchError, NCBITransientError
 
 LOG = logging.getLogger("harvest")
 
@@ -316,13 +320,34 @@ class Client:
             out["api_key"] = self.settings.api_key
         return out
 
-    def request(self, path: str, params: dict, label: str, *, force_post: bool = False) -> Response:
+    def request(self, path: str, params: dict, label: str, *, force_post: bool = False,
+                check=None) -> Response:
         """GET (or POST for long id lists / long queries) `path` under the base URL.
 
         Returns the final 2xx response.  Anything else, after retries, raises FetchError (CTGovError for a
-        ClinicalTrials.gov 400) with one redacted line that names `label` (the topic).
+        ClinicalTrials.gov 400) with one redacted line that names `label` (the topic).  `check(body)`
+        may raise an error for a 200 body; an NCBITransientError is retried (bounded, with backoff) and
+        re-raised when the retries are spent, any other error is raised at once.
         """
         url = urljoin(self.base_url, path)
+        retry = make_retry(self.settings)
+        while True:
+            reply = self._send(url, path, params, label, force_post)
+            if check is None:
+                return reply
+            try:
+                check(reply.body)
+            except NCBITransientError as exc:
+                try:
+                    retry = retry.increment("GET", url)
+                except MaxRetryError:
+                    raise type(exc)(f"{exc} (after {self.settings.retries} retries)", kind=exc.kind) from None
+                LOG.info("%s: %s; retrying", label, redact(str(exc)))
+                retry.sleep()
+                continue
+            return reply
+
+    def _send(self, url: str, path: str, params: dict, label: str, force_post: bool) -> Response:
         wire = self._identify(params)
         ids = str(params.get("id", ""))
         post = force_post or ids.count(",") + 1 > MAX_GET_IDS or len(urlencode(wire)) > MAX_GET_QUERY_CHARS
@@ -335,11 +360,13 @@ class Client:
             else:
                 reply = self.session.get(url, params=wire, timeout=self.timeout)
         except requests.exceptions.Timeout as exc:
-            raise FetchError(redact(f"{what}: timed out after {self.settings.retries} retries ({_reason(exc)})")) from None
+            raise FetchError(redact(f"{what}: timed out after {self.settings.retries} retries ({_reason(exc)})"),
+                             kind="network") from None
         except requests.exceptions.ConnectionError as exc:
-            raise FetchError(redact(f"{what}: connection failed after {self.settings.retries} retries ({_reason(exc)})")) from None
+            raise FetchError(redact(f"{what}: connection failed after {self.settings.retries} retries ({_reason(exc)})"),
+                             kind="network") from None
         except requests.exceptions.RequestException as exc:
-            raise FetchError(redact(f"{what}: request failed: {_reason(exc)}")) from None
+            raise FetchError(redact(f"{what}: request failed: {_reason(exc)}"), kind="network") from None
         body = reply.content
         if 200 <= reply.status_code < 300:
             return Response(reply.status_code, body, dict(reply.headers))
@@ -347,7 +374,9 @@ class Client:
         if self.source == "ctgov" and reply.status_code == 400:
             raise CTGovError(redact(f"{what}: ClinicalTrials.gov rejected the request (400): {text}"))
         retried = " after retries" if reply.status_code in RETRY_STATUSES else ""
-        raise FetchError(redact(f"{what}: HTTP {reply.status_code}{retried}: {text}"))
+        kind = ("rate limit" if reply.status_code == 429 else
+                "server error" if reply.status_code >= 500 else "query rejected")
+        raise FetchError(redact(f"{what}: HTTP {reply.status_code}{retried}: {text}"), kind=kind)
 
 
 def _reason(exc: Exception) -> str:

@@ -28,7 +28,7 @@ from .progress import Progress, summary_table
 from .pubmed_fetch import DEFAULT_BATCH, fetch_pubmed
 from .rawcache import RawCache
 from .report import RunReport, new_run_id, source_entry, utc_now
-from .state import State
+from .state import DEFAULT_OVERLAP_DAYS, State
 
 LOG = logging.getLogger("harvest")
 SOURCES = ("pubmed", "ctgov")
@@ -187,9 +187,9 @@ class Harvest:
         entry = self.report.topic(topic.slug, topic.name)
         staged: dict[str, dict[str, dict]] = {}
         caches = []
-        failed = None
+        failed = failed_kind = None
         for source in SOURCES:
-            since = None if self.args.full else self.state.since(topic.slug, source)
+            since = None if self.args.full else self.state.since(topic.slug, source, self.args.overlap)
             query = topic.pubmed_query if source == "pubmed" else dict(sorted((topic.ctgov or {}).items()))
             src = entry["sources"][source] = source_entry(query, since)
             if failed:
@@ -222,6 +222,8 @@ class Harvest:
             except HarvestError as exc:
                 failed = source
                 src["error"] = redact(str(exc))
+                src["error_kind"] = exc.kind
+                failed_kind = exc.kind
                 self.report.totals["errors"] += 1
                 LOG.error("%s", src["error"])
                 task.close("FAILED")
@@ -232,6 +234,11 @@ class Harvest:
                 src["seconds"] = round(time.monotonic() - clock, 2)
                 src["found"] = len(records)
         if failed:
+            attempted = utc_now()
+            for source in SOURCES:
+                if entry["sources"][source]["error"] and source != failed:
+                    entry["sources"][source]["error_kind"] = failed_kind
+                self.state.failed(topic.slug, source, attempted, failed_kind, failed)
             for cache in caches:
                 cache.discard()
             LOG.error("%s: topic failed; its cards and raw cache were left unchanged", topic.slug)
@@ -248,7 +255,9 @@ class Harvest:
                     src[outcome] += 1
                 else:
                     src["off_topic"] += 1
-            self.state.mark(topic.slug, source, self.today)
+        finished = utc_now()
+        for source in staged:
+            self.state.succeeded(topic.slug, source, finished)
         return True
 
 
@@ -259,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="harvest only this topic (repeatable; default: all)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, metavar="N",
                         help=f"PubMed records per efetch request (default {DEFAULT_BATCH}, max 10000)")
+    parser.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP_DAYS, metavar="DAYS",
+                        help="incremental queries reach back this many days before the last successful "
+                             f"harvest of each topic and source (default {DEFAULT_OVERLAP_DAYS})")
     parser.add_argument("--content", default="content", metavar="DIR", help="content directory (default content)")
     parser.add_argument("--data", default="data", metavar="DIR", help="data directory (default data)")
     return parser
@@ -268,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     progress = Progress()
     setup_logging(progress.interactive)
+    if not 0 <= args.overlap <= 366:
+        LOG.error("--overlap must be between 0 and 366 days")
+        return 2
     if not 1 <= args.batch_size <= 10_000:
         LOG.error("--batch-size must be between 1 and 10000")
         return 2

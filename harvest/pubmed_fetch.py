@@ -9,7 +9,11 @@ raw cache and hand them to the pure parser; nothing here interprets an article.
   into date ranges (mindate/maxdate on the Entrez date, or on the modification date for incremental
   runs) by bisection until every range holds at most 10,000.
 - NCBI sometimes answers 200 with an error inside: a JSON {"error": ...} (rate limit), an <ERROR>
-  element, or an esearch ErrorList.  Those become NCBIError naming the topic and NCBI's text.
+  element, or an esearch ErrorList.  Those become NCBIError naming the topic and NCBI's text.  The
+  ones NCBI documents as passing - the over-limit reply {"error":"API rate limit exceeded"} (NBK25497)
+  and a failed search backend ("Search Backend failed: ...", "temporarily unavailable") - are
+  NCBITransientError and the client retries them like a 429/503; anything else (an ErrorList's
+  PhraseNotFound for a bad query, an invalid id) fails the topic at once.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Iterator, NamedTuple
 from Bio import Entrez
 from Bio.Entrez.Parser import CorruptedXMLError, NotXMLError
 
-from .errors import NCBIError
+from .errors import NCBIError, NCBITransientError
 from .http import Client, one_line
 
 DEFAULT_BATCH = 500
@@ -33,6 +37,10 @@ MAX_BATCH = 10_000  # EFetch retmax ceiling
 EARLIEST = dt.date(1800, 1, 1)  # before any Entrez/modification date
 
 _ERROR_RE = re.compile(rb"<ERROR>\s*([^<]*?)\s*</ERROR>", re.IGNORECASE)
+# NCBI texts of errors that pass: retried.  Everything else in an error body is taken as permanent.
+_RATE_LIMIT_RE = re.compile(r"rate limit", re.IGNORECASE)
+_TRANSIENT_RE = re.compile(r"backend failed|temporarily unavailable|try again later|unable to open connection"
+                           r"|service unavailable|internal server error", re.IGNORECASE)
 
 
 class RawResponse(NamedTuple):
@@ -51,8 +59,17 @@ class SearchResult:
     query_key: str | None
 
 
+def _ncbi_error(label: str, what: str, text: str) -> NCBIError:
+    message = f"{label}: NCBI error from {what}: {one_line(text)}"
+    if _RATE_LIMIT_RE.search(text):
+        return NCBITransientError(message, kind="rate limit")
+    if _TRANSIENT_RE.search(text):
+        return NCBITransientError(message, kind="server error")
+    return NCBIError(message, kind="query rejected")
+
+
 def check_ncbi_body(body: bytes, label: str, what: str) -> None:
-    """Raise NCBIError when a 200 reply carries NCBI's error instead of data."""
+    """Raise NCBIError (NCBITransientError when it passes) when a 200 reply carries NCBI's error."""
     head = body[:2048].lstrip()
     if head.startswith(b"{"):
         try:
@@ -60,11 +77,10 @@ def check_ncbi_body(body: bytes, label: str, what: str) -> None:
         except ValueError:
             doc = None
         if isinstance(doc, dict) and doc.get("error"):
-            raise NCBIError(f"{label}: NCBI error from {what}: {one_line(str(doc['error']))}")
+            raise _ncbi_error(label, what, str(doc["error"]))
     match = _ERROR_RE.search(body)
     if match and match.group(1).strip():
-        text = match.group(1).decode("utf-8", "replace")
-        raise NCBIError(f"{label}: NCBI error from {what}: {one_line(text)}")
+        raise _ncbi_error(label, what, match.group(1).decode("utf-8", "replace"))
 
 
 def parse_esearch(body: bytes, label: str) -> SearchResult:
@@ -83,7 +99,7 @@ def parse_esearch(body: bytes, label: str) -> SearchResult:
     errors = doc.get("ErrorList") or {}
     text = "; ".join(f"{kind}: {', '.join(map(str, values))}" for kind, values in errors.items() if values)
     if text:
-        raise NCBIError(f"{label}: NCBI error from esearch: {one_line(text)}")
+        raise NCBIError(f"{label}: NCBI error from esearch: {one_line(text)}", kind="query rejected")
     try:
         count = int(str(doc["Count"]).strip())
     except ValueError:
@@ -105,7 +121,8 @@ def esearch(client: Client, term: str, label: str, *, datetype: str | None = Non
     if mindate or maxdate:
         params.update(datetype=datetype or "edat", mindate=_ncbi_date(mindate or EARLIEST),
                       maxdate=_ncbi_date(maxdate or dt.date.today()))
-    body = client.request("esearch.fcgi", params, label).body
+    body = client.request("esearch.fcgi", params, label,
+                          check=lambda b: check_ncbi_body(b, label, "esearch")).body
     return parse_esearch(body, label), body
 
 
@@ -115,8 +132,8 @@ def efetch_history(client: Client, result: SearchResult, label: str, batch: int 
     for start in range(0, min(result.count, MAX_RETRIEVABLE), batch):
         params = {"db": "pubmed", "query_key": result.query_key, "WebEnv": result.webenv,
                   "retstart": str(start), "retmax": str(batch), "retmode": "xml"}
-        body = client.request("efetch.fcgi", params, label).body
-        check_ncbi_body(body, label, f"efetch (records {start + 1}-{min(start + batch, result.count)})")
+        what = f"efetch (records {start + 1}-{min(start + batch, result.count)})"
+        body = client.request("efetch.fcgi", params, label, check=lambda b: check_ncbi_body(b, label, what)).body
         yield RawResponse("efetch", body, result.count)
 
 
@@ -126,8 +143,8 @@ def efetch_ids(client: Client, ids: list[str], label: str, batch: int = DEFAULT_
     for start in range(0, len(ids), batch):
         chunk = ids[start:start + batch]
         params = {"db": "pubmed", "id": ",".join(chunk), "retmode": "xml"}
-        body = client.request("efetch.fcgi", params, label).body
-        check_ncbi_body(body, label, "efetch")
+        body = client.request("efetch.fcgi", params, label,
+                              check=lambda b: check_ncbi_body(b, label, "efetch")).body
         yield RawResponse("efetch", body, len(ids))
 
 

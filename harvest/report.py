@@ -1,4 +1,5 @@
-"""The run report: data/runs/<run_id>.json for every run and data/report.json for the latest one.
+"""The run report: data/runs/<run_id>.json for every run and data/report.json for the latest run
+in which every topic succeeded.
 
 JSON, keys sorted, indent 2 (format in the team brief; the site reads it).  Counting rules:
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 from .fileio import atomic_write
@@ -24,6 +26,13 @@ COUNTS = ("found", "new", "updated", "unchanged", "off_topic")
 
 
 def utc_now() -> dt.datetime:
+    """Now, to the second; `HARVEST_NOW` (ISO 8601 with a zone) pins it, for tests that play nights."""
+    pinned = os.environ.get("HARVEST_NOW")
+    if pinned:
+        when = dt.datetime.fromisoformat(pinned.replace("Z", "+00:00"))
+        if when.tzinfo is None:
+            raise ValueError(f"HARVEST_NOW={pinned!r} has no time zone")
+        return when.astimezone(dt.timezone.utc).replace(microsecond=0)
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
@@ -43,7 +52,7 @@ def new_run_id(started: dt.datetime, runs_dir: Path) -> tuple[str, dt.datetime]:
 def source_entry(query, since: dt.date | None) -> dict:
     entry = {"query": query, "since": since.isoformat() if since else None}
     entry.update({k: 0 for k in COUNTS})
-    entry.update(requests=0, seconds=0.0, error=None)
+    entry.update(requests=0, seconds=0.0, error=None, error_kind=None)
     return entry
 
 
@@ -89,5 +98,8 @@ class RunReport:
         data = (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
         data_dir = Path(data_dir)
         atomic_write(data_dir / "runs" / f"{self.run_id}.json", data)
-        atomic_write(data_dir / "report.json", data)
+        # data/report.json is the report the site describes as "the last harvest": a run with a failed
+        # topic keeps its full report in data/runs/ only, so a failed night cannot replace it.
+        if doc["ok"]:
+            atomic_write(data_dir / "report.json", data)
         return doc

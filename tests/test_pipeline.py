@@ -62,9 +62,12 @@ def test_harvest_writes_cards_report_state_and_cache(apis, tmp_path):
                                         "pubmed:90000001"]
 
     state = json.loads((data / "state.json").read_text())
-    day = report["started"][:10]
-    assert state == {"topics": {"ketamine": {"ctgov": day, "pubmed": day}, "tms": {"ctgov": day, "pubmed": day}},
-                     "version": 1}
+    assert state["version"] == 2 and set(state["topics"]) == {"ketamine", "tms"}
+    for sources in state["topics"].values():
+        assert set(sources) == {"pubmed", "ctgov"}
+        for entry in sources.values():
+            assert entry["error"] is None and entry["success"] == entry["attempt"]
+            assert report["started"] <= entry["success"] <= report["finished"]
 
     raw = sorted(p.relative_to(data / "raw").as_posix() for p in (data / "raw").rglob("*.gz"))
     assert any(p.startswith(f"pubmed/{report['run_id']}/ketamine/0001-esearch-") for p in raw)
@@ -81,12 +84,14 @@ def test_harvest_writes_cards_report_state_and_cache(apis, tmp_path):
 def test_incremental_run_asks_only_since_last_harvest_and_full_does_not(apis, tmp_path):
     eutils, ctgov = apis
     content, data = tmp_path / "content", tmp_path / "data"
-    assert run_harvest(eutils, ctgov, content, data, *TOPICS).returncode == 0
-    day = json.loads((data / "state.json").read_text())["topics"]["ketamine"]["pubmed"]
+    assert run_harvest(eutils, ctgov, content, data, *TOPICS, HARVEST_NOW="2026-11-22T03:17:00Z").returncode == 0
+    assert json.loads((data / "state.json").read_text())["topics"]["ketamine"]["pubmed"]["success"] == \
+        "2026-11-22T03:17:00Z"
+    day = "2026-11-19"  # the last success minus the default overlap of 3 days
     before = snapshot(content)
     eutils.log.clear(), ctgov.log.clear()
 
-    second = run_harvest(eutils, ctgov, content, data, *TOPICS)
+    second = run_harvest(eutils, ctgov, content, data, *TOPICS, HARVEST_NOW="2026-11-23T03:17:00Z")
     assert second.returncode == 0, second.stderr
     for request in eutils.requests_to("esearch.fcgi"):
         assert request["params"]["datetype"] == "mdat"
