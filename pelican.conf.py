@@ -88,7 +88,9 @@ JINJA_ENVIRONMENT = {
     "extensions": [],
 }
 
-# Evidence plugin (plugins/evidence): where the run reports live, how listings paginate.
+# Evidence plugin (plugins/evidence): the topics file, where the run reports live, how listings
+# paginate.  EVIDENCE_TOPICS = None reads harvest/topics.toml, the file the harvester uses.
+EVIDENCE_TOPICS = None
 EVIDENCE_DATA_PATH = str(_ROOT / "data")
 EVIDENCE_PAGE_SIZE = 50
 EVIDENCE_LATEST_COUNT = 10

@@ -58,8 +58,9 @@ def derive(record: dict, new_key: str | None = None, **changes) -> dict:
 
 
 def make_report(finished: str, topics, counts: dict | None = None, run_id: str | None = None,
-                changes: dict | None = None) -> dict:
-    """A run report in the shape the harvester writes (brief: "Run report format")."""
+                changes: dict | None = None, mode: str = "run") -> dict:
+    """A run report in the shape the harvester writes (harvest/report.py): by default a live run
+    (`harvest run`); mode="replay" is a snapshot rebuilt from recorded replies."""
     counts = counts or {}
     rid = run_id or (finished[:10] + "T" + finished[11:19].replace(":", "") + "Z")
     rows = []
@@ -77,7 +78,7 @@ def make_report(finished: str, topics, counts: dict | None = None, run_id: str |
             },
         })
     return {
-        "run_id": rid, "mode": "replay", "started": finished, "finished": finished, "ok": True,
+        "run_id": rid, "mode": mode, "started": finished, "finished": finished, "ok": True,
         "topics": rows,
         "totals": {"records": 0, "new": 0, "updated": 0, "unchanged": 0, "off_topic": 0,
                    "books_skipped": 0, "errors": 0},

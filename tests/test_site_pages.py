@@ -93,7 +93,7 @@ def test_home_lists_every_topic_with_its_card_count_and_last_harvest(site):
         expected = sum(1 for r in visible if topic.slug in r["topics"])
         assert int(tile.select_one(".count-n").get_text()) == expected, topic.slug
         assert tile.h3.a["href"].endswith(f"topics/{topic.slug}/")
-    assert "Evidence last harvested on 2025-06-01" in text(page)
+    assert "The last successful harvest finished on 1 June 2025" in text(page)
 
 
 def test_home_says_what_the_site_is_not_and_has_a_labelled_search_box(site):
@@ -347,7 +347,7 @@ def test_methods_page_shows_editor_prose_first_and_says_nothing_twice(site):
     page = soup(site["out"], "methods/index.html")
     main = page.select_one("main article")
     prose = main.select_one(".editor-prose")
-    assert prose is not None and prose.find_next("section")["id"] == "queries"
+    assert prose is not None and prose.find_next("section")["id"] == "edition-section"
     assert prose.find_previous("section") is None  # nothing generated comes before the prose
     # cadence and limitations are the editor's text, once (no second, fixed-prose copy from the theme)
     headings = [text(h) for h in main.find_all("h2")]

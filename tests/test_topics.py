@@ -1,4 +1,4 @@
-"""harvest/topics.toml: the five shipped topics and the loader's validation."""
+"""harvest/topics.toml: the seven shipped topics and the loader's validation."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pytest
 from harvest.errors import ConfigError
 from harvest.topics import TOPICS_PATH, Topic, load_topics
 
-SLUGS = ["tms", "ketamine", "psilocybin", "light-therapy", "pgx"]
+SLUGS = ["tms", "ketamine", "psilocybin", "light-therapy", "pgx", "ect", "digital-therapeutics"]
 
 
-def test_ships_five_topics_in_order():
+def test_ships_seven_topics_in_order():
     topics = load_topics()
     assert [t.slug for t in topics] == SLUGS
     assert all(isinstance(t, Topic) for t in topics)

@@ -5,9 +5,11 @@ finished, the shared context holds
 
     evidence        visible card articles, newest first
     evidence_by_id  {record id: article}
-    topics          list of harvest.topics.Topic
+    topics          list of harvest.topics.Topic (EVIDENCE_TOPICS names the file; default
+                    harvest/topics.toml)
     report          latest run report (dict) or None
     runs            every run report, newest first
+    edition         live harvest or recorded snapshot, and how fresh (plugins/evidence/edition.py)
 
 and each card article carries .record (the normalized record), .editor (override info or None) and
 .ev (derived values the card template shows: flags, links, bottom line, JSON-LD).
@@ -23,7 +25,7 @@ import os
 
 from pelican import signals
 
-from . import filters, model, prefetch
+from . import edition, filters, model, prefetch
 from .generator import EvidencePagesGenerator
 from .reader import EvidenceReader, card_entry, content_relpath
 
@@ -104,7 +106,7 @@ def link_evidence(generator):
                 if f"pubmed:{pmid}" in trials_of:
                     trials_of[f"pubmed:{pmid}"].add(rec["nct_id"])
 
-    topics = load_topics()
+    topics = load_topics(settings.get("EVIDENCE_TOPICS") or None)
     harvested = _harvest_dates(runs)
     fallback_day = (report or {}).get("finished", "")[:10] or None
     for art in cards:
@@ -142,6 +144,7 @@ def link_evidence(generator):
     context["topics"] = topics
     context["report"] = report
     context["runs"] = runs
+    context["edition"] = edition.edition(report, runs, [a.record for a in cards])
     context["evidence_reference_date"] = ref
 
 

@@ -3,6 +3,7 @@ nh3-sanitized inline HTML and JSON-LD whose '</' sequences are escaped."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from jinja2 import pass_context
@@ -107,7 +108,30 @@ def once_per_card(context, macro, art) -> Markup:
     return html
 
 
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
+
+def long_date(value) -> str:
+    """'2026-11-30' -> '30 November 2026'.  Month names are spelled here, not by strftime's %B,
+    because Pelican sets the process locale and the site is in English whatever the build machine's."""
+    if not value:
+        return ""
+    day = dt.date.fromisoformat(str(value)[:10])
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+_NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def number_word(n: int) -> str:
+    """Small counts in words, as running text spells them ('seven treatments')."""
+    return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else thousands(n)
+
+
 FILTERS = {
+    "long_date": long_date,
+    "number_word": number_word,
     "inline_html": inline_html,
     "design_label": design_label,
     "level_of": level_of,

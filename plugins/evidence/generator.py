@@ -22,7 +22,7 @@ from pelican.generators import Generator
 
 from harvest.fileio import atomic_write, holds
 
-from . import charts, model
+from . import charts, edition, model
 
 # Listing sort variants: URL segment ('' = default) → (label, key function on records).
 SORTS = {
@@ -170,6 +170,7 @@ class EvidencePagesGenerator(Generator):
             "status_facets": status_facets,
             "strongest": strongest,
             "recruiting": recruiting,
+            "sources": edition.topic_sources(self.context["edition"], topic.slug, records),
             "charts": chart_specs,
             "explainer": explainer,
             "specs": specs,
