@@ -1,4 +1,4 @@
-"""Editor content: the five explainers, the glossary and the pages, and `python -m harvest check`.
+"""Editor content: the explainers, the glossary and the pages, and `python -m harvest check`.
 
 These tests read the committed content under content/ (what the site will publish) and run the
 content checker against copies of it with one thing broken at a time.
@@ -23,7 +23,7 @@ from harvest import contentcheck
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "content"
 THEME = ROOT / "theme"
-EXPLAINER_SLUGS = ("tms", "ketamine", "psilocybin", "light-therapy", "pgx")
+EXPLAINER_SLUGS = ("tms", "ketamine", "psilocybin", "light-therapy", "pgx", "ect", "digital-therapeutics")
 SECTIONS = [
     "What it is",
     "How it is thought to work",
@@ -203,6 +203,82 @@ def test_filename_links_resolve_and_glossary_anchors_exist(path):
         assert target.is_file(), f"{path.name}: {m.group(0)} names a missing file"
         if m.group("path").endswith("pages/glossary.md") and m.group("anchor"):
             assert m.group("anchor") in anchors, f"{path.name}: no glossary entry #{m.group('anchor')}"
+
+
+# Explainers whose evidence sections have been rewritten with linked headline numbers.
+EVIDENCE_LINKED = ("ect", "digital-therapeutics")
+# A link a reader can follow to the record a number came from.
+PRIMARY_RECORD_RE = re.compile(r"^https://(?:pubmed\.ncbi\.nlm\.nih\.gov/\d+/?|doi\.org/10\.\S+)$")
+# A number in prose; digits inside names such as CT-152, PHQ-9 or CYP2D6 are not figures.
+FIGURE_RE = re.compile(r"(?<![A-Za-z\d-])(?<![A-Za-z]-)\d")
+
+
+def _md_html(markdown_text: str) -> BeautifulSoup:
+    return BeautifulSoup(markdown.markdown(markdown_text, extensions=["extra", "attr_list", "toc"]),
+                         "html.parser")
+
+
+def source_links(text: str) -> dict[str, list[str]]:
+    """#src-n anchor -> the URLs of that entry in the Sources list."""
+    entries = _md_html(section_text(text, "Sources")).select("li")
+    out = {}
+    for li in entries:
+        anchor = li.select_one("a[id]")
+        if anchor is not None:
+            out[anchor["id"]] = [a["href"] for a in li.select("a[href]")]
+    return out
+
+
+def unlinked_figures(text: str) -> list[str]:
+    """Blocks of the evidence section that state a number without a PubMed record or DOI behind it.
+
+    A block (paragraph or list item) counts as linked when it links straight to a PubMed record
+    or a DOI, or cites a numbered source whose entry in the Sources list does."""
+    sources = source_links(text)
+    problems = []
+    for block in _md_html(section_text(text, "What the evidence says so far")).select("p, li"):
+        if block.find(["p", "ul", "ol"]):
+            continue
+        words = re.sub(r"\[\d+\]", "", block.get_text(" "))
+        if not FIGURE_RE.search(words):
+            continue
+        hrefs = [a["href"] for a in block.select("a[href]")]
+        urls = [h for h in hrefs if not h.startswith("#")]
+        urls += [u for h in hrefs if h.startswith("#src-") for u in sources.get(h[1:], [])]
+        if not any(PRIMARY_RECORD_RE.match(u) for u in urls):
+            problems.append(" ".join(words.split())[:90])
+    return problems
+
+
+@pytest.mark.parametrize("slug", EVIDENCE_LINKED)
+def test_every_number_in_the_evidence_section_links_to_pubmed_or_a_doi(slug):
+    text = explainer(slug).read_text(encoding="utf-8")
+    assert FIGURE_RE.search(section_text(text, "What the evidence says so far")), \
+        "the evidence section gives the headline numbers"
+    assert unlinked_figures(text) == []
+
+
+@pytest.mark.parametrize("slug", EVIDENCE_LINKED)
+def test_every_source_has_a_url(slug):
+    text = explainer(slug).read_text(encoding="utf-8")
+    links = source_links(text)
+    assert links
+    missing = [anchor for anchor, urls in links.items()
+               if not any(u.startswith(("https://", "http://")) for u in urls)]
+    assert missing == []
+
+
+def test_a_number_without_a_primary_record_is_caught():
+    text = explainer("ect").read_text(encoding="utf-8")
+    evidence = section_text(text, "What the evidence says so far")
+    # An invented sentence: a figure cited to nothing, then one cited to a source without a DOI.
+    bad = text.replace(evidence, evidence + "\nIn one clinic, 87% of people got better.\n\n"
+                       "A guideline gave it 3 stars [[1]](#src-1).\n\n")
+    bad = re.sub(r'(<a id="src-1"></a>[^\n]*(?:\n   [^\n]*)*)',
+                 lambda m: re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", m.group(1)), bad, count=1)
+    caught = unlinked_figures(bad)
+    assert any("87%" in c for c in caught) and any("3 stars" in c for c in caught), caught
+    assert "src-1" in [a for a, urls in source_links(bad).items() if not urls]
 
 
 def test_glossary_has_the_required_entries_as_anchored_h2s():

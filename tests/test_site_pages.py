@@ -404,6 +404,20 @@ def test_disclaimer_on_every_page(site):
         assert footer and "explains evidence, not medical advice" in text(footer), html
 
 
+def test_crisis_help_on_every_page(site):
+    """Every page's footer names real crisis lines a reader can reach at once."""
+    pages = [p for p in site["out"].rglob("*.html") if "pagefind" not in p.parts]
+    assert len(pages) > 50
+    for html in pages:
+        help_ = soup(html.parent, html.name).select_one("footer .crisis-help")
+        assert help_ is not None, html
+        words = text(help_)
+        assert "988" in words and "Suicide & Crisis Lifeline" in words, html
+        assert "Samaritans" in words and "116 123" in words.replace("\xa0", " "), html
+        links = {a["href"] for a in help_.select("a[href]")}
+        assert {"tel:988", "tel:116123", "https://findahelpline.com"} <= links, html
+
+
 def test_a_broken_card_fails_the_build_naming_the_file(tmp_path):
     from sitebuild import SiteBuildError
     records, _ = sample_records()
