@@ -236,8 +236,12 @@ class Harvest:
         if failed:
             attempted = utc_now()
             for source in SOURCES:
-                if entry["sources"][source]["error"] and source != failed:
-                    entry["sources"][source]["error_kind"] = failed_kind
+                src = entry["sources"][source]
+                if source != failed:
+                    # Its replies were fetched or not, but none was kept: the run report must not
+                    # read as a success of this source.
+                    src["error"] = src["error"] or f"{topic.slug}: {source} replies discarded because {failed} failed"
+                    src["error_kind"] = failed_kind
                 self.state.failed(topic.slug, source, attempted, failed_kind, failed)
             for cache in caches:
                 cache.discard()

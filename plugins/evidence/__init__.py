@@ -26,6 +26,7 @@ import os
 from pelican import signals
 
 from . import edition, filters, model, prefetch
+from .freshness import freshness
 from .generator import EvidencePagesGenerator
 from .reader import EvidenceReader, card_entry, content_relpath
 
@@ -146,6 +147,7 @@ def link_evidence(generator):
     context["runs"] = runs
     context["edition"] = edition.edition(report, runs, [a.record for a in cards])
     context["evidence_reference_date"] = ref
+    context["freshness"] = freshness(settings, report, topics)
 
 
 def add_filters(generator):

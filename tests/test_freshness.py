@@ -1,0 +1,86 @@
+"""Honest freshness (issue 11): per topic and source the last *successful* harvest, a failed latest
+attempt told in plain words with its short error class only, and the home page saying how old the
+data are when no harvest has succeeded for more than three days."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from bs4 import BeautifulSoup
+
+from harvest.topics import load_topics
+from sitebuild import REFERENCE_DATE, build_site, make_report, sample_records
+
+pytestmark = pytest.mark.slow
+
+RAW_ERROR = ("tms: pubmed esearch.fcgi: connection failed after 4 retries (NewConnectionError: "
+             "<urllib3.connection.HTTPSConnection object at 0x7f>: Failed to establish a new connection)")
+
+
+def text(node) -> str:
+    return " ".join(node.get_text().split())
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("fresh")
+    topics = load_topics()
+    ok = make_report(f"{REFERENCE_DATE}T03:20:00Z", topics)
+    failed = make_report("2025-06-05T03:18:00Z", topics)
+    ok["mode"] = failed["mode"] = "run"  # live harvests, not a replay of recordings
+    failed["ok"] = False
+    tms = next(t for t in failed["topics"] if t["slug"] == "tms")
+    tms["sources"]["pubmed"].update(error=RAW_ERROR, error_kind="network")
+    tms["sources"]["ctgov"].update(error="tms: ctgov not fetched because pubmed failed", error_kind="network")
+    good = {"attempt": f"{REFERENCE_DATE}T03:20:00Z", "error": None, "error_source": None,
+            "success": f"{REFERENCE_DATE}T03:20:00Z"}
+    state = {"topics": {t.slug: {"pubmed": dict(good), "ctgov": dict(good)} for t in topics}, "version": 2}
+    for source in ("pubmed", "ctgov"):
+        state["topics"]["tms"][source] = {"attempt": "2025-06-05T03:18:00Z", "error": "network",
+                                          "error_source": "pubmed", "success": f"{REFERENCE_DATE}T03:20:00Z"}
+    (tmp / "data").mkdir()
+    (tmp / "data" / "state.json").write_text(json.dumps(state), encoding="utf-8")
+    records, editors = sample_records()
+    out = build_site(tmp, records, editors=editors, report=ok, runs=[ok, failed], reference_date=REFERENCE_DATE,
+                     settings={"EVIDENCE_TODAY": "2025-06-11"})
+    return out, failed
+
+
+def page(out, rel):
+    return BeautifulSoup((out / rel).read_text(encoding="utf-8"), "html.parser")
+
+
+def test_topic_page_says_the_latest_attempt_failed_and_where_the_cards_are_from(site):
+    out, _ = site
+    tms = page(out, "topics/tms/index.html")
+    assert text(tms.select_one(".freshness-failed")) == (
+        "The latest update attempt on 2025-06-05 could not reach PubMed; "
+        "the cards shown are from the harvest of 2025-06-01.")
+    assert "PubMed last harvested for this topic on" in text(tms.select_one("#evidence-summary"))
+    assert page(out, "topics/ketamine/index.html").select_one(".freshness-failed") is None
+
+
+def test_methods_lists_each_topic_and_source_with_the_error_class_only(site):
+    out, _ = site
+    methods = page(out, "methods/index.html")
+    section = text(methods.select_one("#freshness"))
+    assert "failed on 2025-06-05: network" in section
+    assert "Transcranial magnetic stimulation (TMS): The latest update attempt on 2025-06-05 could not reach PubMed" \
+        in section
+
+
+def test_home_page_says_how_old_the_data_are(site):
+    out, _ = site
+    home = page(out, "index.html")
+    assert "The newest data on this site are 10 days old" in text(home.select_one(".freshness-stale"))
+    assert "Last successful harvest: 2025-06-01" in text(home.select_one("footer"))
+
+
+def test_no_public_page_shows_exception_text(site):
+    out, failed = site
+    changes = page(out, f"changes/{failed['run_id']}/index.html")
+    assert "network" in text(changes.select_one("#per-topic"))
+    for path in out.rglob("*.html"):
+        html = path.read_text(encoding="utf-8")
+        assert "NewConnectionError" not in html and "not fetched because" not in html, path
