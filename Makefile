@@ -65,7 +65,11 @@ harvest: $(VENV)/.stamp-runtime ## Live harvest from PubMed + ClinicalTrials.gov
 cards: $(VENV)/.stamp-runtime ## Rebuild every card from the raw cache, offline
 	$(PY) -m harvest replay data/raw
 
-bench: $(VENV)/.stamp-test ## Run the benchmarks (prints figures; not part of `make test`)
+$(VENV)/.stamp-bench: $(VENV)/.stamp-test pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(VENV)/.stamp-bench ## Run the benchmarks (prints figures; not part of `make test`)
 	$(PY) bench/harvest.py
 	$(PY) bench/build.py
 

