@@ -206,7 +206,7 @@ def test_filename_links_resolve_and_glossary_anchors_exist(path):
 
 
 # Explainers whose evidence sections have been rewritten with linked headline numbers.
-EVIDENCE_LINKED = ("ect", "digital-therapeutics", "tms")
+EVIDENCE_LINKED = ("ect", "digital-therapeutics", "tms", "ketamine")
 # A link a reader can follow to the record a number came from.
 PRIMARY_RECORD_RE = re.compile(r"^https://(?:pubmed\.ncbi\.nlm\.nih\.gov/\d+/?|doi\.org/10\.\S+)$")
 # A number in prose; digits inside names such as CT-152, PHQ-9 or CYP2D6 are not figures.
@@ -390,13 +390,13 @@ def test_check_reports_an_uncited_source_and_a_dangling_citation(content_copy, c
     path = content_copy / "topics" / "ketamine.md"
     text = path.read_text(encoding="utf-8")
     text = text.replace("[[9]](#src-9)", "")
-    text = text.replace("## Open questions\n", "## Open questions\n\nA claim [[12]](#src-12).\n", 1)
+    text = text.replace("## Open questions\n", "## Open questions\n\nA claim [[99]](#src-99).\n", 1)
     path.write_text(text, encoding="utf-8")
 
     assert contentcheck.main(["--content", str(content_copy), "--theme", str(THEME)]) == 1
     out = [l for l in capsys.readouterr().out.splitlines() if "ketamine.md" in l]
     assert any("#src-9" in l and "never cited" in l for l in out), out
-    assert any("#src-12" in l and "broken link" in l for l in out), out
+    assert any("#src-99" in l and "broken link" in l for l in out), out
 
 
 def test_check_missing_content_folder_is_one_clear_line(tmp_path):
