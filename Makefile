@@ -56,7 +56,7 @@ test: $(VENV)/.stamp-test ## Run the whole test suite (installs test deps and, i
 	bash .ci/install-chromium
 	$(PY) -m pytest $(PYTESTOPTS)
 
-check: $(VENV)/.stamp-test ## Check editor content (explainer sections, reading ease, links)
+check: $(VENV)/.stamp-runtime ## Check editor content (explainer sections, reading ease, links, overrides.toml)
 	$(PY) -m harvest check
 
 harvest: $(VENV)/.stamp-runtime ## Live harvest from PubMed + ClinicalTrials.gov (incremental; HARVESTOPTS=--full)

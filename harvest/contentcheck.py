@@ -4,7 +4,8 @@ Explainers (content/topics/*.md) must have the metadata the topic template reads
 in order, the disclaimer before the first section, an "as of" date in the access section, every
 in-text citation pointing at an entry of their Sources list, and a Flesch reading ease of at least
 50.  Every editor file (content/topics/*.md, content/pages/*.md) must have no broken `{filename}`
-link and no link to a heading anchor that does not exist.
+link and no link to a heading anchor that does not exist.  content/overrides.toml must be valid, each
+entry with a reason and a date, a field that exists, and a record that has a card (harvest/overrides.py).
 
 What the reading-ease score is computed on (the same text for the check and the tests):
 the explainer body (metadata removed) is rendered with the Markdown extensions the site uses; the
@@ -373,6 +374,12 @@ def main(argv: list[str] | None = None) -> int:
     problems = check_content(content_dir, args.min_ease, args.theme)
     for problem in problems:
         print(problem.line())
+    from .overrides import check_overrides
+
+    override_problems = check_overrides(content_dir / "overrides.toml", content_dir)
+    for line in override_problems:
+        print(line)
+    problems = problems + override_problems
     if args.verbose:
         for path in sorted((content_dir / "topics").glob("*.md")):
             score = reading_ease(path.read_text(encoding="utf-8"))

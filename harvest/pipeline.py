@@ -1,4 +1,4 @@
-"""`python -m harvest run`: fetch → raw cache → parse → classify → overrides → cards → report.
+"""`python -m harvest run`: fetch → raw cache → parse → classify → cards → report.
 
     python -m harvest run [--full] [--topic SLUG ...] [--batch-size N] [--content DIR] [--data DIR]
 
@@ -72,19 +72,21 @@ def newer(candidate: dict, current: dict | None) -> bool:
 
 
 class CardWriter:
-    """Classifies, applies editor overrides and writes cards; remembers what each id became."""
+    """Classifies and writes cards; remembers what each id became.
 
-    def __init__(self, content_dir: Path, topics: list, overrides, report: RunReport):
+    Cards hold what the source says: editor overrides (content/overrides.toml) are applied by the
+    site build (plugins/evidence/editorial.py), so a card never depends on that file.
+    """
+
+    def __init__(self, content_dir: Path, topics: list, report: RunReport):
         self.content_dir = Path(content_dir)
         self.topics = topics
-        self.overrides = overrides
         self.report = report
         self.done: dict[str, tuple[str | None, str, list[str]]] = {}  # id -> (updated, outcome, topics)
 
     def write(self, record: dict) -> tuple[str, list[str]]:
         """Returns (outcome, topics): outcome 'new'|'updated'|'unchanged'|'off_topic'|'error'."""
         from .classify import classify
-        from .overrides import apply_overrides
 
         rid = record["id"]
         seen = self.done.get(rid)
@@ -99,9 +101,9 @@ class CardWriter:
             outcome = "off_topic"
         else:
             try:
-                final, editor = apply_overrides(record, self.overrides)
+                final = record
                 old = self._old(final)
-                outcome = write_card(self.content_dir, final, editor)
+                outcome = write_card(self.content_dir, final)
             except CardError as exc:
                 LOG.error("%s", exc)
                 totals["errors"] += 1
@@ -138,18 +140,16 @@ class CardWriter:
 
 
 def load_config(content_dir: Path):
-    from .overrides import load_overrides
     from .topics import load_topics
 
     topics = load_topics()
-    overrides = load_overrides(Path(content_dir) / "overrides.toml")
-    return topics, overrides
+    return topics
 
 
 # --- run ---------------------------------------------------------------------------------------------
 
 class Harvest:
-    def __init__(self, args, topics, overrides, settings: Settings, progress: Progress):
+    def __init__(self, args, topics, settings: Settings, progress: Progress):
         self.args = args
         self.all_topics = topics
         self.content_dir = Path(args.content)
@@ -162,7 +162,7 @@ class Harvest:
         self.report = RunReport(self.run_id, "full" if args.full else "incremental", self.started)
         self.state = State(self.data_dir / "state.json")
         self.cache = RawCache(self.data_dir / "raw", self.run_id)
-        self.writer = CardWriter(self.content_dir, topics, overrides, self.report)
+        self.writer = CardWriter(self.content_dir, topics, self.report)
         self.clients = {source: Client(source, settings) for source in SOURCES}
 
     def close(self):
@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         settings = Settings.from_env()
-        topics, overrides = load_config(Path(args.content))
+        topics = load_config(Path(args.content))
     except HarvestError as exc:
         LOG.error("%s", redact(str(exc)))
         return 2
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     selected = [by_slug[s] for s in dict.fromkeys(args.topic)] if args.topic else topics
     try:
-        harvest = Harvest(args, topics, overrides, settings, progress)
+        harvest = Harvest(args, topics, settings, progress)
     except HarvestError as exc:
         LOG.error("%s", redact(str(exc)))
         return 2

@@ -4,7 +4,7 @@
 
 Reads every response file under DIR (gzip or plain; PubMed XML, ClinicalTrials.gov JSON) in sorted
 path order - for data/raw that is chronological, because run ids sort by time - and runs the same
-parse → classify → overrides → card code as `harvest run`.  When a record appears in several files
+parse → classify → card code as `harvest run`.  When a record appears in several files
 the latest revision wins (greatest `updated`; on a tie the later file).  E-utilities listings that
 carry no records (esearch, epost, einfo replies) are skipped.  A file that cannot be read gets one
 line on stderr naming it; the others are still processed and the exit status is 1.  `--report` also
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         LOG.error("%s: not a directory", raw_dir)
         return 2
     try:
-        topics, overrides = load_config(Path(args.content))
+        topics = load_config(Path(args.content))
     except HarvestError as exc:
         LOG.error("%s", exc)
         return 2
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                 best[record["id"]] = record
     report.totals["errors"] += failed
     report.failures = failed
-    writer = CardWriter(Path(args.content), topics, overrides, report)
+    writer = CardWriter(Path(args.content), topics, report)
     entries = {}
     for topic in topics:
         entry = report.topic(topic.slug, topic.name)

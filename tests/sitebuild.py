@@ -2,7 +2,8 @@
 
     out = build_site(tmp_path, records, report=..., reference_date="2025-06-01")
 
-writes one card per record with harvest.cards.write_card (the harvester's own writer), copies the
+writes one card per record with harvest.cards.write_card (the harvester's own writer), the editors'
+overrides as content/overrides.toml (applied by the build, as in `make build`), copies the
 editor's pages and explainers from content/ (unless told not to), writes the run report(s), and runs
 Pelican with the project's pelican.conf.py exactly as `make build` does (`--fatal errors`, in a
 subprocess so each build starts from clean plugin state), optionally with the Pagefind index
@@ -90,7 +91,7 @@ def build_site(
     tmp_path: Path,
     records: list[dict],
     *,
-    editors: dict | None = None,
+    editors: dict[str, list[dict]] | None = None,
     report: dict | None = None,
     runs: list[dict] | None = None,
     reference_date: str | None = None,
@@ -100,7 +101,11 @@ def build_site(
     pagefind: bool = False,
     output: Path | None = None,
 ) -> Path:
-    """Build the site; returns the output directory.  Raises SiteBuildError with Pelican's log."""
+    """Build the site; returns the output directory.  Raises SiteBuildError with Pelican's log.
+
+    editors: record id → override entries ({"action", "reason", "date", ...} as in
+    content/overrides.toml), written to the temporary site's content/overrides.toml.
+    """
     from harvest.cards import write_card
 
     tmp_path = Path(tmp_path)
@@ -109,9 +114,10 @@ def build_site(
     out = Path(output) if output else tmp_path / "output"
     content.mkdir(parents=True, exist_ok=True)
     (content / "evidence").mkdir(exist_ok=True)
-    editors = editors or {}
     for rec in records:
-        write_card(content, rec, editors.get(rec["id"]))
+        write_card(content, rec)
+    if editors:
+        (content / "overrides.toml").write_text(overrides_toml(editors), encoding="utf-8")
     if editor_content:
         for sub in ("pages", "topics", "images"):
             src = ROOT / "content" / sub
@@ -127,6 +133,17 @@ def build_site(
     for run in runs if runs is not None else ([report] if report else []):
         (data / "runs" / f"{run['run_id']}.json").write_text(json.dumps(run, indent=2, sort_keys=True),
                                                            encoding="utf-8")
+    return pelican_build(tmp_path, output=out, reference_date=reference_date, settings=settings,
+                         pagefind=pagefind)
+
+
+def pelican_build(tmp_path: Path, *, output: Path | None = None, reference_date: str | None = None,
+                  settings: dict | None = None, pagefind: bool = False) -> Path:
+    """Only the Pelican run of build_site, over what tmp_path/content and tmp_path/data hold now
+    (what `make build` does after an editor changed a file)."""
+    tmp_path = Path(tmp_path)
+    content, data = tmp_path / "content", tmp_path / "data"
+    out = Path(output) if output else tmp_path / "output"
     extra = {"EVIDENCE_DATA_PATH": str(data), "CACHE_PATH": str(tmp_path / "cache"),
              "SEARCH_INDEX": {"enabled": pagefind}}  # plugins/search runs Pagefind inside the build
     if reference_date:
@@ -142,18 +159,49 @@ def build_site(
     return out
 
 
+def overrides_toml(editors: dict[str, list[dict]]) -> str:
+    """content/overrides.toml text for {record id: [entry, ...]} (strings, numbers, booleans, lists)."""
+    lines = []
+    for record_id, entries in editors.items():
+        for entry in entries:
+            lines.append(f'[["{record_id}"]]')
+            lines += [f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in entry.items()]
+            lines.append("")
+    return "\n".join(lines)
+
+
+def shown(records: list[dict], editors: dict[str, list[dict]] | None) -> list[dict]:
+    """The records as the built site shows them: the editors' overrides applied, hidden ones left out."""
+    import tempfile
+
+    from harvest.overrides import apply_overrides, load_overrides
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "overrides.toml"
+        path.write_text(overrides_toml(editors or {}), encoding="utf-8")
+        overrides = load_overrides(path)
+    out = []
+    for rec in records:
+        rec, editor = apply_overrides(rec, overrides)
+        if not (editor and editor["hidden"]):
+            out.append(rec)
+    return out
+
+
 PM = "metapub/tests/fixtures/pmid_xml/{}.xml"
 CT_AACT = "ctgov-aact-fixtures/spec/support/json_data/{}.json"
 CT_DOWNLOAD = "ctgov-website-download/koy570-herniated_disc/ctg-studies.json"
 REFERENCE_DATE = "2025-06-01"
 EDITOR_CHANGE = {"field": "design", "from": "review", "to": "systematic-review",
                  "reason": "The methods describe a systematic search of three databases.", "date": "2025-05-01"}
+HIDE_REASON = "A duplicate of another card on this site."
 
 
 def sample_records() -> tuple[list[dict], dict]:
     """A varied set of test cards: real parsed records, plus copies with changed ids/fields.
 
-    Returns (records, editors).  Topic 'pgx' deliberately gets no cards.
+    Returns (records, editors): editors are the override entries build_site writes to
+    content/overrides.toml.  Topic 'pgx' deliberately gets no cards.
     """
     def one(rel, key=None):
         recs = real_records(rel)
@@ -172,7 +220,7 @@ def sample_records() -> tuple[list[dict], dict]:
     records = [
         derive(review, topics=["tms"]),
         derive(erratum, topics=["tms", "ketamine"]),
-        derive(sysrev, topics=["tms"]),
+        derive(sysrev, design="review", topics=["tms"]),  # design changed: the editors correct it below
         derive(observ, topics=["ketamine"]),
         derive(review, "90000001", design="meta-analysis", year=2024, date="2024-02", topics=["tms"],
                publication_types=["Journal Article", "Meta-Analysis"]),
@@ -198,7 +246,8 @@ def sample_records() -> tuple[list[dict], dict]:
         records.append(derive(plain, str(91000001 + i), year=2010 + i, date=f"{2010 + i}-0{1 + i % 9}",
                               topics=["tms"]))
     editors = {
-        "pubmed:92000001": {"hidden": True, "pinned": False, "changes": []},
-        sysrev["id"]: {"hidden": False, "pinned": False, "changes": [EDITOR_CHANGE]},
+        "pubmed:92000001": [{"action": "hide", "reason": HIDE_REASON, "date": "2025-05-02"}],
+        sysrev["id"]: [{"action": "replace", "field": "design", "value": EDITOR_CHANGE["to"],
+                        "reason": EDITOR_CHANGE["reason"], "date": EDITOR_CHANGE["date"]}],
     }
     return records, editors

@@ -10,7 +10,7 @@ from conftest import ROOT, real_data
 
 from harvest.cards import parse_card, render_card
 from harvest.errors import ConfigError
-from harvest.overrides import OVERRIDES_PATH, apply_overrides, load_overrides
+from harvest.overrides import OVERRIDES_PATH, apply_overrides, check_overrides, load_overrides
 from harvest.pubmed_parse import parse_pubmed
 
 KETAMINE = "metapub/tests/fixtures/pmid_xml/38011560.xml"
@@ -147,7 +147,7 @@ def test_invalid_entries_name_the_file_and_entry(tmp_path, entry, message):
     with pytest.raises(ConfigError) as exc:
         load_overrides(path)
     text = str(exc.value)
-    assert text.startswith(f"{path}: pubmed:38011560") and message in text and "\n" not in text
+    assert text.startswith(f"{path}:1: pubmed:38011560 entry 1: ") and message in text and "\n" not in text
 
 
 def test_invalid_record_id_and_toml(tmp_path):
@@ -161,3 +161,67 @@ def test_no_override_means_no_editor_info():
     record = ketamine()
     assert apply_overrides(record, {}) == (record, None)
     assert apply_overrides(copy.deepcopy(record), {"ctgov:NCT00973089": []}) == (record, None)
+
+
+def test_problems_name_the_line_of_the_entry(tmp_path):
+    path = write(tmp_path, """# comment
+[["pubmed:38011560"]]
+action = "pin"
+reason = "ok"
+date = 2026-11-22
+
+[["pubmed:38011560"]]   # the second entry of the same record
+action = "hide"
+date = 2026-11-22
+""")
+    with pytest.raises(ConfigError) as exc:
+        load_overrides(path)
+    assert str(exc.value) == f"{path}:7: pubmed:38011560 entry 2: reason is required"
+    # invalid TOML: tomllib's own line
+    with pytest.raises(ConfigError) as exc:
+        load_overrides(write(tmp_path, '# x\n\n[["pubmed:1"]\n'))
+    assert str(exc.value).startswith(f"{path}:3: invalid TOML: ")
+
+
+def test_check_lists_every_problem_one_line_each(tmp_path):
+    content = tmp_path / "content"
+    (content / "evidence" / "pubmed").mkdir(parents=True)
+    # a card of the real ketamine record, as the harvester writes it
+    (content / "evidence" / "pubmed" / "38011560.md").write_text(render_card(ketamine()), encoding="utf-8")
+    path = write(content, """[["pubmed:38011560"]]
+action = "pin"
+reason = "Landmark review"
+date = 2026-11-22
+
+[["pubmed:38011560"]]
+action = "replace"
+field = "colour"
+value = "x"
+reason = "typo"
+date = 2026-11-22
+
+[["pubmed:1234"]]
+action = "hide"
+reason = "duplicate"
+date = 2026-11-22
+
+[["ctgov:NCT00973089"]]
+action = "pin"
+
+[["pubmed:38011560"]]
+action = "replace"
+field = "title"
+value = "A title"
+date = 2026-11-22
+""")
+    problems = check_overrides(path, content)
+    assert problems == [
+        f"{path}:6: pubmed:38011560 entry 2: cannot replace unknown field 'colour'",
+        f"{path}:21: pubmed:38011560 entry 3: reason is required",
+        f"{path}:18: ctgov:NCT00973089 entry 1: reason is required; date is required (YYYY-MM-DD)",
+        f"{path}:13: pubmed:1234: no card with this id ({content}/evidence/pubmed/1234.md does not exist)",
+    ]
+    # a clean file has no problem; a missing file is no override at all
+    assert check_overrides(write(content, '[["pubmed:38011560"]]\naction = "pin"\nreason = "x"\ndate = 2026-11-22\n'),
+                           content) == []
+    assert check_overrides(content / "none.toml", content) == []

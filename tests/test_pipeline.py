@@ -154,13 +154,24 @@ def test_unknown_topic_is_refused(apis, tmp_path):
     assert eutils.log == [] and not (tmp_path / "c").exists()
 
 
-def test_editor_override_is_applied_when_cards_are_written(apis, tmp_path):
+def test_cards_hold_the_source_whatever_the_editor_overrides_say(apis, tmp_path):
+    """Overrides are applied by the site build (plugins/evidence/editorial.py), never baked into
+    cards: the cards are the same with an override, without one, and with a broken overrides file."""
     eutils, ctgov = apis
-    content = tmp_path / "content"
-    content.mkdir()
-    (content / "overrides.toml").write_text(
-        f'[["pubmed:{TMS_PMID}"]]\naction = "hide"\nreason = "Duplicate of a later report"\ndate = "2025-01-10"\n')
-    run = run_harvest(eutils, ctgov, content, tmp_path / "data", "--topic", "tms")
+    plain = tmp_path / "plain"
+    run = run_harvest(eutils, ctgov, plain, tmp_path / "d1", "--topic", "tms")
     assert run.returncode == 0, run.stderr
-    _record, editor = read_card(content / "evidence" / "pubmed" / f"{TMS_PMID}.md")
-    assert editor["hidden"] is True
+    for name, text in (
+        ("hidden", f'[["pubmed:{TMS_PMID}"]]\naction = "hide"\nreason = "Duplicate of a later report"\n'
+                   'date = "2025-01-10"\n'),
+        ("broken", f'[["pubmed:{TMS_PMID}"]\n'),
+    ):
+        content = tmp_path / name
+        content.mkdir()
+        (content / "overrides.toml").write_text(text)
+        run = run_harvest(eutils, ctgov, content, tmp_path / f"d-{name}", "--topic", "tms")
+        assert run.returncode == 0, run.stderr
+        _record, editor = read_card(content / "evidence" / "pubmed" / f"{TMS_PMID}.md")
+        assert editor is None
+        for card in (plain / "evidence").rglob("*.md"):
+            assert (content / card.relative_to(plain)).read_bytes() == card.read_bytes()

@@ -14,7 +14,7 @@ from bs4 import BeautifulSoup
 
 from harvest.record import DESIGN_LABELS
 from harvest.topics import load_topics
-from sitebuild import REFERENCE_DATE, ROOT, build_site, make_report, sample_records
+from sitebuild import REFERENCE_DATE, ROOT, build_site, make_report, sample_records, shown
 
 sys.path.insert(0, str(ROOT / "plugins"))
 
@@ -29,7 +29,7 @@ def built(tmp_path_factory):
     report = make_report(REFERENCE_DATE + "T03:16:10Z", load_topics())
     base = tmp_path_factory.mktemp("charts")
     out = build_site(base / "a", records, editors=editors, report=report)
-    visible = [r for r in records if r["id"] != "pubmed:92000001"]
+    visible = shown(records, editors)
     return {"out": out, "base": base, "records": visible, "editors": editors, "report": report,
             "all_records": records}
 

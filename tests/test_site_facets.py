@@ -10,7 +10,7 @@ from bs4 import BeautifulSoup
 
 from harvest.record import DESIGN_LABELS, EVIDENCE_LEVELS
 from harvest.topics import load_topics
-from sitebuild import REFERENCE_DATE, build_site, make_report, sample_records
+from sitebuild import REFERENCE_DATE, build_site, make_report, sample_records, shown
 
 pytestmark = pytest.mark.slow
 PAGE_SIZE = 5
@@ -22,7 +22,7 @@ def site(tmp_path_factory):
     report = make_report(REFERENCE_DATE + "T03:16:10Z", load_topics())
     out = build_site(tmp_path_factory.mktemp("facets"), records, editors=editors, report=report,
                      settings={"EVIDENCE_PAGE_SIZE": PAGE_SIZE})
-    visible = [r for r in records if r["id"] != "pubmed:92000001"]
+    visible = shown(records, editors)
     return {"out": out, "records": {r["id"]: r for r in visible}}
 
 

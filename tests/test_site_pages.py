@@ -9,7 +9,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from harvest.topics import load_topics
-from sitebuild import EDITOR_CHANGE, REFERENCE_DATE, ROOT, build_site, derive, make_report, sample_records
+from sitebuild import (EDITOR_CHANGE, HIDE_REASON, REFERENCE_DATE, ROOT, build_site, derive, make_report,
+                       sample_records, shown)
 
 pytestmark = pytest.mark.slow
 
@@ -71,7 +72,7 @@ def site(tmp_path_factory):
                                  "status_changes": []})
     out = build_site(tmp_path_factory.mktemp("pages"), records, editors=editors, report=report,
                      runs=[report, older], pages={"pages/home.md": HOME_INTRO, "topics/tms.md": EXPLAINER})
-    return {"out": out, "records": records, "topics": topics}
+    return {"out": out, "records": records, "shown": shown(records, editors), "topics": topics}
 
 
 def soup(out, rel):
@@ -88,7 +89,7 @@ def test_home_lists_every_topic_with_its_card_count_and_last_harvest(site):
     page = soup(site["out"], "index.html")
     tiles = page.select(".topic-tile")
     assert [text(t.h3) for t in tiles] == [t.name for t in site["topics"]]
-    visible = [r for r in site["records"] if r["id"] != "pubmed:92000001"]
+    visible = site["shown"]
     for tile, topic in zip(tiles, site["topics"]):
         expected = sum(1 for r in visible if topic.slug in r["topics"])
         assert int(tile.select_one(".count-n").get_text()) == expected, topic.slug
@@ -137,7 +138,7 @@ def test_topic_summary_counts_by_design(site):
     page = soup(site["out"], "topics/tms/index.html")
     rows = page.select("#evidence-summary table.counts-table tbody tr")
     counts = {text(r.th): int(text(r.select("td")[-1])) for r in rows}
-    tms = [r for r in site["records"] if "tms" in r["topics"] and r["id"] != "pubmed:92000001"]
+    tms = [r for r in site["shown"] if "tms" in r["topics"]]
     from harvest.record import DESIGN_LABELS
     expected = {}
     for r in tms:
@@ -257,9 +258,14 @@ def test_editor_correction_is_shown_with_reason(site):
 
 def test_hidden_card_is_not_published_anywhere(site):
     out = site["out"]
-    assert not (out / "evidence/pubmed/92000001.html").exists()
-    for html in (out / "topics").rglob("*.html"):
+    for html in list((out / "topics").rglob("*.html")) + [out / "index.html"]:
         assert "92000001" not in html.read_text(encoding="utf-8"), html
+    # its URL keeps a short page saying the editors withdrew it, when and why
+    page = soup(out, "evidence/pubmed/92000001.html")
+    assert text(page.h1) == "Withdrawn from the atlas"
+    assert HIDE_REASON in text(page.main) and "2025-05-02" in text(page.main)
+    assert page.select_one('meta[name="robots"]')["content"] == "noindex"
+    assert page.select_one("[data-pagefind-body]") is None and page.select_one(".card") is None
 
 
 # -- flags --------------------------------------------------------------------------------------

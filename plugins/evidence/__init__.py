@@ -25,7 +25,7 @@ import os
 
 from pelican import signals
 
-from . import edition, filters, model, prefetch
+from . import edition, editorial, filters, model, prefetch
 from .freshness import freshness
 from .generator import EvidencePagesGenerator
 from .reader import EvidenceReader, card_entry, content_relpath
@@ -138,6 +138,8 @@ def link_evidence(generator):
             "cite_name": art.url.removesuffix(".html").strip("/").replace("/", "-"),
             "ris_href": data_uri(cite["ris"], "application/x-research-info-systems"),
             "bib_href": data_uri(cite["bib"], "application/x-bibtex"),
+            "pinned": editorial.pin_note(art.editor),
+            "corrected": editorial.corrected(art.editor),
         }
 
     context["evidence"] = cards
@@ -164,8 +166,10 @@ def start_prefetch(generator):
     siteurl = generator.settings.get("SITEURL") or ""
     base = generator.settings["PATH"]
 
+    overrides = editorial.current()
+
     def work(path):
-        return card_entry(path, content_relpath(path, base), siteurl)
+        return card_entry(path, content_relpath(path, base), siteurl, overrides)
 
     opts = prefetch.options(generator.settings)
     prefetch.start(prefetch.card_paths(generator), work, opts["min_cards"], opts["share"])
@@ -180,6 +184,7 @@ def get_generators(pelican):
 
 
 def register():
+    signals.initialized.connect(editorial.load)
     signals.readers_init.connect(add_reader)
     signals.generator_init.connect(add_filters)
     signals.article_generator_init.connect(start_prefetch)

@@ -31,6 +31,11 @@ SORTS = {
 }
 
 
+def _unpinned(art) -> bool:
+    """Sort key part: the editors' pinned cards (content/overrides.toml) come first."""
+    return not art.ev["pinned"]
+
+
 def _topic_of_page(page) -> str | None:
     meta = getattr(page, "metadata", {})
     return meta.get("topic") or meta.get("slug")
@@ -48,6 +53,8 @@ class EvidencePagesGenerator(Generator):
             for slug in art.record["topics"]:
                 if slug in per_topic:
                     per_topic[slug].append(art)
+        for cards in per_topic.values():
+            cards.sort(key=_unpinned)  # stable: pinned cards first, the rest stay newest first
         self.topic_data = [self._topic(t, per_topic[t.slug], explainers.get(t.slug)) for t in topics]
         self.context["topic_data"] = self.topic_data
         self.charts = self._start_charts()
@@ -223,7 +230,7 @@ class EvidencePagesGenerator(Generator):
         for kind, value, label, base, items in data["specs"]:
             pages = max(1, math.ceil(len(items) / page_size))
             for sort_seg, (sort_label, key) in SORTS.items():
-                ordered = sorted(items, key=lambda a: key(a.record))
+                ordered = sorted(items, key=lambda a: (_unpinned(a), key(a.record)))
                 first = base + sort_seg
                 sort_links = [{"label": lbl, "url": base + seg, "current": seg == sort_seg}
                               for seg, (lbl, _k) in SORTS.items()]

@@ -23,7 +23,7 @@ from harvest.cards import parse_card
 from harvest.citations import bibtex_key, to_bibtex, to_ris
 from harvest.errors import CardError
 
-from . import prefetch
+from . import editorial, prefetch
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +80,9 @@ def content_relpath(source_path: str, content_path: str) -> str:
     return os.path.relpath(source_path, content_path).replace(os.sep, "/")
 
 
-def card_entry(source_path: str, rel: str, siteurl: str) -> tuple[str, dict]:
-    """(content, metadata) of one card: everything that depends on the card file alone.
+def card_entry(source_path: str, rel: str, siteurl: str, overrides: dict | None = None) -> tuple[str, dict]:
+    """(content, metadata) of one card: everything that depends on the card file alone and the
+    editors' overrides of it (overrides: a harvest.overrides mapping; None = this build's).
 
     Pure (no logging, no shared state), so the prefetch child can run it for the parent: it raises
     CardError or ValueError for a bad card and the caller reports it.  The citations are made here,
@@ -89,7 +90,10 @@ def card_entry(source_path: str, rel: str, siteurl: str) -> tuple[str, dict]:
     """
     with open(source_path, encoding="utf-8") as fh:
         text = fh.read()
-    record, editor = parse_card(text, rel)
+    # An editor line stored in the card (cards written before overrides moved to the build) is
+    # ignored: content/overrides.toml as it is now is the only source of corrections.
+    record, _stored = parse_card(text, rel)
+    record, editor = editorial.apply(record, overrides)
     head = text.partition("\n\n")[0]
     meta = {}
     for line in head.split("\n"):
@@ -121,7 +125,10 @@ def card_entry(source_path: str, rel: str, siteurl: str) -> tuple[str, dict]:
     if modified:
         metadata["modified"] = modified
     if editor and editor.get("hidden"):
-        metadata["status"] = "skip"  # Pelican drops it: no page, no listing, no feed entry
+        # Pelican writes hidden articles but lists them nowhere; the evidence context, feeds, exports,
+        # search index and sitemap take only listed cards.  The URL keeps a short "withdrawn" page.
+        metadata["status"] = "hidden"
+        metadata["template"] = "withdrawn"
     else:
         metadata["citations"] = citations(record, f"{siteurl.rstrip('/')}/{url}")
     return content, metadata

@@ -6,7 +6,8 @@
 - ``404.html`` at the output root, rendered from the theme's ``404.html`` with absolute asset URLs,
   because a server shows it at whatever path was missing.
 - ``sitemap.xml``: every HTML page Pelican's writer wrote in this build (cards, topic and listing
-  pages, change pages, editor pages), except the 404 page and anything matching ``exclude``.  Over
+  pages, change pages, editor pages), except the 404 page, cards the editors withdrew and anything
+  matching ``exclude``.  Over
   50,000 URLs (the sitemap protocol's limit) it becomes a sitemap index of numbered files.
 - ``robots.txt`` pointing to the sitemap.
 
@@ -86,6 +87,9 @@ def _lastmod(context: dict) -> str | None:
 def on_content_written(path, context=None):
     if _build.output_path is None or not str(path).endswith(".html"):
         return
+    content = (context or {}).get("article") or (context or {}).get("page")
+    if getattr(content, "status", None) == "hidden" and getattr(content, "template", None) == "withdrawn":
+        return  # a card the editors withdrew: its URL stays, but it is no page to be found
     path = os.path.abspath(path)
     if path.startswith(_build.output_prefix):  # the writer's own form of the path: no syscalls
         rel = path[len(_build.output_prefix):].replace(os.sep, "/")
