@@ -20,7 +20,14 @@ Choices worth knowing (the Methods page quotes them):
   Research``): CommonMark backslash escapes are removed from the title, brief summary, conditions,
   interventions, keywords and why_stopped, which are shown as plain text.
 * ``linked_pmids`` are the PubMed ids of every reference the sponsor listed (background, results,
-  derived), in the order given.
+  derived), in the order given; ``registry.references`` keeps each one's type, which grades the link.
+* ``registry`` holds the registry facts that decide which results-reporting rule covers a trial and
+  whether it has reported (plugins/evidence/model.py reads them): study type, primary purpose,
+  intervention types, the FDA-regulated drug/device answers, location countries, start, first
+  submission, completion, results submission/posting, certificate of delay and CTIS (EU Clinical
+  Trials Regulation) numbers.  A "results submitted" date comes from ``resultsFirstSubmitDate`` or,
+  before posting, from the first RELEASE event of the unposted-results annotation (the sponsor sent
+  results to ClinicalTrials.gov's quality-control review).
 """
 
 from __future__ import annotations
@@ -195,6 +202,7 @@ def _record(study: dict, nct: str) -> dict:
             pmids.append(pmid)
 
     has_results = study.get("hasResults")
+    registry = _registry(study, ps, status, design, arms, refs)
     return ordered(
         {
             "id": f"ctgov:{nct}",
@@ -218,8 +226,75 @@ def _record(study: dict, nct: str) -> dict:
             "has_results": has_results if isinstance(has_results, bool) else None,
             "primary_completion_date": _date(status.get("primaryCompletionDateStruct")),
             "linked_pmids": pmids,
+            "registry": registry,
             "retracted": False,
             "topics": [],
             "updated": _date(status.get("lastUpdatePostDateStruct")),
         }
     )
+
+
+def _upper(value) -> str | None:
+    return value if isinstance(value, str) and re.fullmatch(r"[A-Z0-9_]{1,40}", value) else None
+
+
+def _bool(value) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _day(value) -> str | None:
+    return _date({"date": value})
+
+
+def _registry(study: dict, ps: dict, status: dict, design: dict, arms: dict, refs: dict) -> dict:
+    oversight = _module(ps, "oversightModule")
+    ident = _module(ps, "identificationModule")
+    locations = _module(ps, "contactsLocationsModule").get("locations") or []
+    annotation = _module(_module(study, "annotationSection"), "annotationModule")
+    unposted = _module(annotation, "unpostedAnnotation").get("unpostedEvents") or []
+
+    countries: list[str] = []
+    for loc in locations:
+        country = _str(loc.get("country")) if isinstance(loc, dict) else None
+        if country and country not in countries:
+            countries.append(country)
+    intervention_types: list[str] = []
+    for item in arms.get("interventions") or []:
+        kind = _upper(item.get("type")) if isinstance(item, dict) else None
+        if kind and kind not in intervention_types:
+            intervention_types.append(kind)
+    references = []
+    for ref in refs.get("references") or []:
+        pmid = _str(ref.get("pmid")) if isinstance(ref, dict) else None
+        if valid_pmid(pmid) and pmid not in (r["pmid"] for r in references):
+            references.append({"pmid": pmid, "type": _upper(ref.get("type"))})
+    ctis = []
+    for sec in ident.get("secondaryIdInfos") or []:
+        if isinstance(sec, dict) and sec.get("type") == "CTIS":
+            value = _str(sec.get("id"))
+            if value and value not in ctis:
+                ctis.append(value)
+    releases = sorted(
+        d for d in (_day(e.get("date")) for e in unposted if isinstance(e, dict) and e.get("type") == "RELEASE") if d
+    )
+    start = _module(status, "startDateStruct")
+    primary = _module(status, "primaryCompletionDateStruct")
+    return {
+        "study_type": _upper(design.get("studyType")),
+        "primary_purpose": _upper(_module(design, "designInfo").get("primaryPurpose")),
+        "intervention_types": intervention_types,
+        "fda_regulated_drug": _bool(oversight.get("isFdaRegulatedDrug")),
+        "fda_regulated_device": _bool(oversight.get("isFdaRegulatedDevice")),
+        "countries": countries,
+        "start_date": _date(start),
+        "start_date_type": _upper(start.get("type")),
+        "first_submitted": _day(status.get("studyFirstSubmitDate")),
+        "primary_completion_type": _upper(primary.get("type")),
+        "completion_date": _date(status.get("completionDateStruct")),
+        "enrollment_type": _upper(_module(design, "enrollmentInfo").get("type")),
+        "results_submitted": _day(status.get("resultsFirstSubmitDate")) or (releases[0] if releases else None),
+        "results_posted": _date(status.get("resultsFirstPostDateStruct")),
+        "delay_certificate_submitted": _day(status.get("dispFirstSubmitDate")),
+        "ctis_numbers": ctis,
+        "references": references,
+    }

@@ -397,9 +397,19 @@ def _record(citation, pubmed_data, pmid: str) -> dict:
             "enrollment": None,
             "linked_nct_ids": _unique(nct_ids),
             "linked_pmids": [],
+            "mentioned_nct_ids": [n for n in _nct_mentions(abstract) if n not in nct_ids],
             "retracted": retracted,
             "corrections": corrections,
             "topics": [],
             "updated": updated,
         }
     )
+
+
+# An NCT number written in the abstract ("NCT01234567", "NCT 01234567"): the weakest sign that a
+# paper is about a trial, since abstracts also cite trials they only discuss.
+_NCT_MENTION_RE = re.compile(r"\bNCT ?([0-9]{8})\b")
+
+
+def _nct_mentions(abstract: list[dict]) -> list[str]:
+    return _unique("NCT" + m.group(1) for s in abstract for m in _NCT_MENTION_RE.finditer(s.get("text") or ""))

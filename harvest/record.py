@@ -37,6 +37,8 @@ FIELDS: tuple[str, ...] = (
     "primary_completion_date",
     "linked_nct_ids",
     "linked_pmids",
+    "mentioned_nct_ids",
+    "registry",
     "retracted",
     "corrections",
     "topics",
@@ -56,6 +58,7 @@ LIST_FIELDS = frozenset(
         "phases",
         "linked_nct_ids",
         "linked_pmids",
+        "mentioned_nct_ids",
         "corrections",
         "topics",
     }

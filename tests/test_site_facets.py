@@ -85,13 +85,17 @@ def test_newest_first_order(site):
 def test_strongest_first_order(site):
     out, records = site["out"], site["records"]
     seen = [i for _, ids in walk(out, "topics/tms/all/level") for i in ids]
-    levels = [(records[i]["retracted"], EVIDENCE_LEVELS[records[i]["design"]]) for i in seen]
+    # a trial without results has no level and sorts after every level
+    levels = [(records[i]["retracted"], 6 if records[i]["source"] == "ctgov" and not records[i]["has_results"]
+               else EVIDENCE_LEVELS[records[i]["design"]]) for i in seen]
     assert levels == sorted(levels)
+    assert 6 in [lvl for _, lvl in levels]
     assert seen[0] == "pubmed:90000001"           # the meta-analysis
     assert seen[-1] == "pubmed:90000002"          # the retracted paper sorts last
-    rcts = [records[i]["enrollment"] or 0 for i in seen
+    # within a level, larger first (randomized trials with results, then registrations)
+    rcts = [(lvl, -(records[i]["enrollment"] or 0)) for i, (_, lvl) in zip(seen, levels)
             if records[i]["design"] == "rct" and not records[i]["retracted"]]
-    assert rcts == sorted(rcts, reverse=True)
+    assert rcts == sorted(rcts)
     page = soup(out / "topics/tms/all/level/index.html")
     current = page.select_one('.sort a[aria-current="page"]')
     assert "Strongest" in current.get_text()
@@ -131,8 +135,12 @@ def test_facet_menu_counts_and_links_resolve(site):
 def test_listing_items_show_badge_and_flags(site):
     page = soup(site["out"] / "topics/tms/status/completed/index.html")
     item = page.select_one('a[href$="evidence/ctgov/NCT03884387.html"]').find_parent("li")
-    assert item.select_one(".badge.level-2")
-    assert item.select_one(".flag-overdue")
+    # a registration without results: no level, and no rule covers it (see test_reporting_site.py)
+    assert item.select_one(".badge.level-none").get_text(" ", strip=True) == "Registered trial — no results yet"
+    assert item.select_one(".flag-overdue") is None
+    assert item.select_one(".tag-no-results").get_text() == "No results posted 6 years after completion"
+    item = page.select_one('a[href$="evidence/ctgov/NCT00763412.html"]').find_parent("li")
+    assert item.select_one(".badge.level-2").get_text(" ", strip=True) == "Strong Randomized controlled trial"
 
 
 def test_topic_page_lists_first_page_and_links_to_the_rest(site):

@@ -196,7 +196,7 @@ def test_card_page_fields(site):
     assert "Current molecular pharmacology" in text(card.select_one(".source-line"))
     assert "2021" in text(card.select_one(".source-line"))
     badge = card.select_one(".badges a.badge")
-    assert badge["href"].endswith("methods/#levels") and "Level 5" in text(badge)
+    assert badge["href"].endswith("methods/#levels") and "Weakest" in text(badge)
     assert "Narrative review" in text(badge)
     labels = [text(h) for h in card.select(".abstract-section h3")]
     assert labels == ["BACKGROUND", "OBJECTIVE", "METHODS", "RESULTS", "CONCLUSION"]
@@ -236,7 +236,7 @@ def test_card_json_ld(site):
 def test_trial_card_fields(site):
     page = soup(site["out"], "evidence/ctgov/NCT03884387.html")
     facts = {text(dt): text(dt.find_next_sibling("dd")) for dt in page.select("dl.facts dt")}
-    assert facts["Enrollment"] == "142 participants"
+    assert facts["Enrollment"] == "142 participants (actual)"
     assert facts["Status"] == "Completed"
     assert facts["Phase"] == "Not applicable"
     assert facts["Results posted"] == "No"
@@ -291,8 +291,11 @@ def test_erratum_banner_from_real_record(site):
 
 def test_results_overdue_flag(site):
     out = site["out"]
-    overdue = soup(out, "evidence/ctgov/NCT03884387.html").select_one(".notice-overdue")
-    assert overdue is not None and "Results overdue" in text(overdue)
+    # The Danish patient-decision-aid study (completed 2019, no results): no U.S. site, no
+    # FDA-regulated product, no CTIS number, so no rule covers it: a neutral fact, not "overdue".
+    page = soup(out, "evidence/ctgov/NCT03884387.html")
+    assert page.select_one(".notice-overdue") is None
+    assert "No results posted 6 years after completion" in text(page.select_one("dd.reporting"))
     # has a linked publication on the site → not overdue
     assert soup(out, "evidence/ctgov/NCT05245214.html").select_one(".notice-overdue") is None
     # results posted → not overdue
@@ -337,7 +340,8 @@ def test_methods_page(site):
         params = {text(r.th): text(r.td) for r in table.select("tbody tr")}
         assert params == dict(t.ctgov)
     levels = page.select_one("#levels")
-    assert [d["id"] for d in levels.select("dt")] == [f"level-{n}" for n in range(1, 6)]
+    assert [d["id"] for d in levels.select("dt")] == [f"level-{n}" for n in range(1, 6)] + ["level-none"]
+    assert text(levels.select_one("#level-1")) == "Strongest systematic review or meta-analysis"
     assert "Meta-analysis" in text(levels.select_one("#level-1").find_next("dd"))
     rows = page.select("#last-run tbody tr")
     assert len(rows) == 2 * len(site["topics"])
@@ -345,7 +349,7 @@ def test_methods_page(site):
     assert text(tms_pubmed.select("td")[1]) == "21"
     # the design order is generated from the record contract, strongest first
     from harvest.record import DESIGN_LABELS, DESIGNS
-    order = [text(li).rsplit(" (level", 1)[0] for li in page.select("#designs ol li")]
+    order = [text(li).rsplit(" (", 1)[0] for li in page.select("#designs ol li")]
     assert order == [DESIGN_LABELS[d] for d in DESIGNS]
 
 

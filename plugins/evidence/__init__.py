@@ -90,42 +90,68 @@ def link_evidence(generator):
     cards.sort(key=lambda a: model.newest_key(a.record))
     by_id = {a.record["id"]: a for a in cards}
 
-    # Links in both directions: a PubMed record names trials in its DataBank list, a trial names
-    # publications in its references; either side is enough to link both cards.
-    trials_of = {rid: set() for rid in by_id}
-    pubs_of = {rid: set() for rid in by_id}
+    # Links in both directions, each with its grade (model.LINK_GRADES): a PubMed record names
+    # trials in its DataBank list (or only in its abstract), a trial names publications in its
+    # references (typed RESULT, BACKGROUND or DERIVED); either side is enough to link both cards,
+    # and the strongest grade either side gives is the link's grade.
+    grades: dict[tuple[str, str], set] = {}
     for art in cards:
         rec = art.record
         if rec["source"] == "pubmed":
             for nct in rec["linked_nct_ids"]:
-                trials_of[rec["id"]].add(nct)
-                if f"ctgov:{nct}" in pubs_of:
-                    pubs_of[f"ctgov:{nct}"].add(rec["pmid"])
+                grades.setdefault((nct, rec["pmid"]), set()).add("databank")
+            for nct in rec.get("mentioned_nct_ids") or []:
+                grades.setdefault((nct, rec["pmid"]), set()).add("mention")
         else:
+            typed = {r["pmid"]: r.get("type") for r in (rec.get("registry") or {}).get("references") or []}
             for pmid in rec["linked_pmids"]:
-                pubs_of[rec["id"]].add(pmid)
-                if f"pubmed:{pmid}" in trials_of:
-                    trials_of[f"pubmed:{pmid}"].add(rec["nct_id"])
+                grade = model.link_grade_of_reference(typed.get(pmid), rec.get("status"))
+                grades.setdefault((rec["nct_id"], pmid), set()).add(grade)
+    trials_of: dict[str, list] = {}
+    pubs_of: dict[str, list] = {}
+    for (nct, pmid), found in grades.items():
+        grade = model.best_grade(found)
+        trials_of.setdefault(f"pubmed:{pmid}", []).append((nct, grade))
+        pubs_of.setdefault(f"ctgov:{nct}", []).append((pmid, grade))
+
+    def graded(items, key):
+        return sorted(items, key=lambda i: (list(model.LINK_GRADES).index(i[1]), key(i[0])))
 
     topics = load_topics(settings.get("EVIDENCE_TOPICS") or None)
     harvested = _harvest_dates(runs)
     fallback_day = (report or {}).get("finished", "")[:10] or None
     for art in cards:
         rec = art.record
-        linked_trials = [{"id": n, "article": by_id.get(f"ctgov:{n}")} for n in sorted(trials_of[rec["id"]])]
-        linked_pubs = [{"id": p, "article": by_id.get(f"pubmed:{p}")}
-                       for p in sorted(pubs_of[rec["id"]], key=lambda p: (len(p), p))]
+        linked_trials = [{"id": n, "article": by_id.get(f"ctgov:{n}"), "grade": g,
+                          "grade_text": model.LINK_GRADE_SHORT[g], "grade_long": model.LINK_GRADES[g]}
+                         for n, g in graded(trials_of.get(rec["id"], []), lambda n: n)]
+        linked_pubs = [{"id": p, "article": by_id.get(f"pubmed:{p}"), "grade": g,
+                        "grade_text": model.LINK_GRADE_SHORT[g], "grade_long": model.LINK_GRADES[g]}
+                       for p, g in graded(pubs_of.get(rec["id"], []), lambda p: (len(p), p))]
+        results_pmids = [p["id"] for p in linked_pubs if model.is_results_grade(p["grade"])]
+        lvl = model.evidence_level(rec, bool(results_pmids))
+        reporting = model.reporting(rec, results_pmids, ref)
+        registration = model.registration_timing(rec)
         bottom = model.bottom_line(rec)
         cite = art.citations  # made by the reader (plugins/evidence/reader.py: card_entry)
         art.ev = {
-            "level": model.level(rec["design"]),
+            "level": lvl,
+            "level_word": model.LEVEL_WORDS.get(lvl, "") if lvl else "",
+            "level_label": model.level_label(lvl),
             "design_label": model.design_label(rec["design"]),
             "status_label": model.status_label(rec["status"]),
             "phase_label": model.phase_label(rec["phases"]) if rec["phases"] else "",
             "bottom_line": bottom,
             "bottom_line_html": art.safe_html["abstract"][rec["abstract"].index(bottom)] if bottom else None,
             "notices": model.notices(rec),
-            "overdue": model.results_overdue(rec, bool(linked_pubs), ref),
+            "reporting": reporting,
+            "reporting_text": model.reporting_text(reporting),
+            "overdue": bool(reporting and reporting["overdue"]),
+            "rule": model.RULES.get((reporting or {}).get("rule") or ""),
+            "in_gap": model.in_dissemination_gap(rec, bool(results_pmids), ref),
+            "registration": registration,
+            "registration_text": model.REGISTRATION_TEXT.get(registration or "", ""),
+            "enrollment_text": model.enrollment_text(rec),
             "stopped": rec["status"] in model.STOPPED_STATUSES,
             "linked_trials": linked_trials,
             "linked_publications": linked_pubs,

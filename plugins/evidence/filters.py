@@ -135,6 +135,7 @@ FILTERS = {
     "inline_html": inline_html,
     "design_label": design_label,
     "level_of": level_of,
+    "level_label": model.level_label,
     "status_label": model.status_label,
     "phase_label": model.phase_label,
     "authors_short": authors_short,
@@ -147,4 +148,10 @@ GLOBALS = {
     "DESIGN_LABELS": DESIGN_LABELS,
     "EVIDENCE_LEVELS": EVIDENCE_LEVELS,
     "LEVEL_MEANINGS": model.LEVEL_MEANINGS,
+    "LEVEL_WORDS": model.LEVEL_WORDS,
+    "NO_LEVEL_LABEL": model.NO_LEVEL_LABEL,
+    "NO_LEVEL_MEANING": model.NO_LEVEL_MEANING,
+    "LINK_GRADES": model.LINK_GRADES,
+    "LINK_GRADE_SHORT": model.LINK_GRADE_SHORT,
+    "RESULTS_RULES": model.RULES,
 }

@@ -24,10 +24,10 @@ from harvest.fileio import atomic_write, holds
 
 from . import charts, edition, model
 
-# Listing sort variants: URL segment ('' = default) → (label, key function on records).
+# Listing sort variants: URL segment ('' = default) → (label, key function on card articles).
 SORTS = {
-    "": ("Newest first", model.newest_key),
-    "level/": ("Strongest evidence first", model.strength_key),
+    "": ("Newest first", lambda a: model.newest_key(a.record)),
+    "level/": ("Strongest evidence first", lambda a: model.strength_key(a.record, a.ev["level"])),
 }
 
 
@@ -147,7 +147,8 @@ class EvidencePagesGenerator(Generator):
         records = [a.record for a in cards]
         specs = self._listing_specs(topic, cards)
         design_facets = [
-            {"value": v, "label": label, "level": model.level(v), "count": len(items), "url": url}
+            {"value": v, "label": label, "level": model.level(v), "level_label": model.level_label(model.level(v)),
+             "count": len(items), "url": url}
             for kind, v, label, url, items in specs if kind == "design"
         ]
         status_facets = [
@@ -176,6 +177,7 @@ class EvidencePagesGenerator(Generator):
             "design_facets": design_facets,
             "status_facets": status_facets,
             "strongest": strongest,
+            "gap": model.dissemination_gap(cards),
             "recruiting": recruiting,
             "sources": edition.topic_sources(self.context["edition"], topic.slug, records),
             "charts": chart_specs,
@@ -230,7 +232,7 @@ class EvidencePagesGenerator(Generator):
         for kind, value, label, base, items in data["specs"]:
             pages = max(1, math.ceil(len(items) / page_size))
             for sort_seg, (sort_label, key) in SORTS.items():
-                ordered = sorted(items, key=lambda a: (_unpinned(a), key(a.record)))
+                ordered = sorted(items, key=lambda a: (_unpinned(a), key(a)))
                 first = base + sort_seg
                 sort_links = [{"label": lbl, "url": base + seg, "current": seg == sort_seg}
                               for seg, (lbl, _k) in SORTS.items()]

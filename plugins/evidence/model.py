@@ -12,19 +12,26 @@ import re
 
 from harvest.record import DESIGN_LABELS, DESIGNS, EVIDENCE_LEVELS
 
-# What each badge level means; the Methods page prints this as the legend (anchor #levels).
+# What each level means; the Methods page prints this as the legend (anchor #levels).  Level 1 is
+# the strongest; readers see the word (LEVEL_WORDS) and the name, never the bare number.
 LEVEL_MEANINGS = {
-    1: ("Evidence synthesis", "Meta-analyses and systematic reviews: they pool or appraise many studies "
-        "using a stated method, so they weigh most."),
-    2: ("Randomized trial", "Randomized controlled trials: chance decides who gets the treatment, which "
+    1: ("systematic review or meta-analysis", "Meta-analyses and systematic reviews: they pool or "
+        "appraise many studies using a stated method, so they weigh most."),
+    2: ("randomized trial", "Randomized controlled trials: chance decides who gets the treatment, which "
         "makes a fair comparison with the control group possible."),
-    3: ("Other trial", "Clinical trials without randomization (for example single-arm or open-label "
-        "studies): everyone knows who got the treatment, so expectation and selection can sway results."),
-    4: ("Observational", "Observational studies follow people who chose or were given a treatment in "
-        "ordinary care; they show associations, not cause and effect."),
-    5: ("Background", "Case reports, narrative reviews, guidelines, commentaries and other papers: useful "
-        "context, but not new tests of whether the treatment works."),
+    3: ("non-randomized trial", "Clinical trials without randomization (for example single-arm or "
+        "open-label studies): everyone knows who got the treatment, so expectation and selection can "
+        "sway results."),
+    4: ("observational study", "Observational studies follow people who chose or were given a treatment "
+        "in ordinary care; they show associations, not cause and effect."),
+    5: ("background", "Case reports, narrative reviews, guidelines, commentaries and other papers: "
+        "useful context, but not new tests of whether the treatment works."),
 }
+LEVEL_WORDS = {1: "Strongest", 2: "Strong", 3: "Moderate", 4: "Weak", 5: "Weakest"}
+NO_LEVEL_LABEL = "Registered trial — no results yet"
+NO_LEVEL_MEANING = ("A trial registration says what will be tested, not what was found, so it gets no "
+                    "evidence level until results are posted on ClinicalTrials.gov or a paper reporting "
+                    "its results is linked to it; then it takes the level of its design.")
 
 STATUS_LABELS = {
     "RECRUITING": "Recruiting",
@@ -80,7 +87,23 @@ def design_label(design: str | None) -> str:
 
 
 def level(design: str | None) -> int:
+    """The level of a design (1 strongest).  A card's own level is evidence_level()."""
     return EVIDENCE_LEVELS.get(design or "other", 5)
+
+
+def evidence_level(record: dict, results_link: bool = False) -> int | None:
+    """A publication: its design's level.  A trial: its design's level once it has results (posted,
+    or a results-grade linked publication), else None — a registration is a plan, not evidence."""
+    if record.get("source") == "ctgov" and not (record.get("has_results") or results_link):
+        return None
+    return level(record.get("design"))
+
+
+def level_label(lvl: int | None) -> str:
+    """'Strongest: systematic review or meta-analysis', or the no-level label of a registration."""
+    if lvl is None:
+        return NO_LEVEL_LABEL
+    return f"{LEVEL_WORDS[lvl]}: {LEVEL_MEANINGS[lvl][0]}"
 
 
 def status_label(status: str | None) -> str:
@@ -139,17 +162,295 @@ def _add_year(day: dt.date) -> dt.date:
         return day.replace(year=day.year + 1, day=28)
 
 
-def results_overdue(record: dict, has_linked_publication: bool, reference: dt.date) -> bool:
-    """Completed trial, no posted results, no linked publication, primary completion > 12 months ago.
+# --- Results reporting -------------------------------------------------------------------------
+#
+# Which rule obliges a trial to report results, read from its own registry entry.  FDAAA 801 covers
+# only "applicable clinical trials"; ClinicalTrials.gov does not say which trials those are, so we
+# follow the published criteria FDAAA TrialsTracker (DeVito, Bacon & Goldacre; EBM DataLab, Oxford)
+# uses to find ACTs (started on or after 18 January 2017, when the Final Rule took effect) and
+# probable ACTs (started before it, primary completion on or after it).  The Methods page (#flags)
+# states these rules in words; change both together.
 
-    12 months is the FDAAA 801 deadline for results reporting of applicable clinical trials.
+FINAL_RULE_DATE = dt.date(2017, 1, 18)
+# Phases TrialsTracker accepts: anything but phase 1 (early phase 1 included); devices are "NA".
+_ACT_PHASES = ({"PHASE1", "PHASE2"}, {"PHASE2"}, {"PHASE2", "PHASE3"}, {"PHASE3"}, {"PHASE4"}, {"NA"})
+# Intervention types a pACT must study (an FDA-regulated product), as TrialsTracker lists them.
+_PACT_INTERVENTIONS = frozenset(
+    {"DRUG", "DEVICE", "BIOLOGICAL", "GENETIC", "RADIATION", "COMBINATION_PRODUCT", "DIAGNOSTIC_TEST"}
+)
+# The United States and its territories, as ClinicalTrials.gov spells them (old and new spellings).
+US_COUNTRIES = frozenset(
+    {"United States", "American Samoa", "Guam", "Northern Mariana Islands", "Puerto Rico",
+     "U.S. Virgin Islands", "Virgin Islands (U.S.)", "United States Minor Outlying Islands"}
+)
+# The registry says the trial has ended (its primary completion date is then a fact, not a plan).
+ENDED_STATUSES = ("COMPLETED", "TERMINATED")
+
+RULES = {
+    "fdaaa-act": {
+        "name": "FDAAA 801",
+        "long": "U.S. FDAAA 801 (applicable clinical trial, by the FDAAA TrialsTracker criteria)",
+        "grace_days": 30,
+    },
+    "fdaaa-pact": {
+        "name": "FDAAA 801",
+        "long": "U.S. FDAAA 801 (probable applicable clinical trial, by the FDAAA TrialsTracker criteria)",
+        "grace_days": 30,
+    },
+    "eu-ctr": {
+        "name": "EU Clinical Trials Regulation",
+        "long": "EU Clinical Trials Regulation 536/2014 (the entry gives a CTIS number)",
+        "grace_days": 0,
+    },
+}
+
+
+def _day(value: str | None) -> dt.date | None:
+    return _period_end(value)
+
+
+def results_rule(record: dict) -> str | None:
+    """'fdaaa-act', 'fdaaa-pact', 'eu-ctr' or None: the rule that obliges this trial to report."""
+    reg = record.get("registry")
+    if record.get("source") != "ctgov" or not isinstance(reg, dict):
+        return None
+    if reg.get("study_type") == "INTERVENTIONAL" and record.get("status") != "WITHDRAWN":
+        phases_ok = set(record.get("phases") or []) in _ACT_PHASES
+        purpose_ok = reg.get("primary_purpose") != "DEVICE_FEASIBILITY"
+        start = _day(reg.get("start_date"))
+        drug, device = reg.get("fda_regulated_drug"), reg.get("fda_regulated_device")
+        if phases_ok and purpose_ok and start is not None:
+            if start >= FINAL_RULE_DATE and (drug or device):
+                return "fdaaa-act"
+            ended = _day(record.get("primary_completion_date") or reg.get("completion_date"))
+            if (
+                start < FINAL_RULE_DATE
+                and ended is not None and ended >= FINAL_RULE_DATE
+                and _PACT_INTERVENTIONS.intersection(reg.get("intervention_types") or [])
+                and ((drug or device) or (drug is None and device is None))
+                and US_COUNTRIES.intersection(reg.get("countries") or [])
+            ):
+                return "fdaaa-pact"
+    if reg.get("ctis_numbers"):
+        return "eu-ctr"
+    return None
+
+
+def _add_days(day: dt.date, days: int) -> dt.date:
+    return day + dt.timedelta(days=days)
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _full_years(start: dt.date, end: dt.date) -> int:
+    years = end.year - start.year
+    return years - 1 if (end.month, end.day) < (start.month, start.day) else years
+
+
+def reporting(record: dict, results_publications: list[str], reference: dt.date) -> dict | None:
+    """What the card says about a trial's results, and whether that is an accusation.
+
+    ``results_publications``: PMIDs linked to the trial by a results-grade link (see LINK_GRADES).
+    Returns None for articles and for trials with nothing to say yet, else a dict with
+    ``state`` (posted, submitted, published, certificate, overdue, due-elsewhere, no-results,
+    not-yet-due), ``rule`` (key of RULES or None), ``overdue`` (bool), ``due`` (ISO date or None),
+    ``years`` (whole years since primary completion) and ``date`` (the date the state refers to).
     """
+    if record.get("source") != "ctgov":
+        return None
+    reg = record.get("registry") if isinstance(record.get("registry"), dict) else {}
+    rule = results_rule(record)
+    out = {"state": None, "rule": rule, "overdue": False, "due": None, "years": None, "date": None,
+           "pmids": list(results_publications)}
+    if record.get("has_results"):
+        out.update(state="posted", date=reg.get("results_posted"))
+        return out
+    if reg.get("results_submitted"):
+        out.update(state="submitted", date=reg["results_submitted"])
+        return out
+    if results_publications:
+        out.update(state="published")
+        return out
+    ended = record.get("status") in ENDED_STATUSES or (
+        rule is not None and reg.get("primary_completion_type") == "ACTUAL")
+    completion = _day(record.get("primary_completion_date"))
+    if rule == "eu-ctr":  # the Regulation counts from the end of the trial, not primary completion
+        completion = _day(reg.get("completion_date")) or completion
+    if not ended or completion is None:
+        return None
+    out["years"] = _full_years(completion, reference) if completion < reference else 0
+    if rule is not None:
+        due = _add_days(_add_year(completion), RULES[rule]["grace_days"])
+        if reg.get("delay_certificate_submitted") and rule != "eu-ctr":
+            # A certificate of delay defers the deadline, at most to 3 years after primary completion
+            # (42 CFR 11.44); TrialsTracker adds the same 30 days' grace.
+            due = _add_days(_add_years(completion, 3), RULES[rule]["grace_days"])
+            if due >= reference:
+                out.update(state="certificate", due=due.isoformat(), date=reg["delay_certificate_submitted"])
+                return out
+        out["due"] = due.isoformat()
+        if due >= reference:
+            out["state"] = "not-yet-due"
+        elif rule == "eu-ctr":
+            # The Regulation wants results in the EU register (CTIS), which this site does not read:
+            # missing results on ClinicalTrials.gov are no evidence of a breach.
+            out["state"] = "due-elsewhere"
+        else:
+            out.update(state="overdue", overdue=True)
+        return out
+    if record.get("status") == "COMPLETED" and _add_year(completion) < reference:
+        out["state"] = "no-results"
+        return out
+    return None
+
+
+def in_dissemination_gap(record: dict, results_link: bool, reference: dt.date) -> bool:
+    """A completed trial more than 12 months past primary completion whose results nobody can read:
+    none posted on ClinicalTrials.gov and no results-grade linked publication (whatever the rule)."""
     if record.get("source") != "ctgov" or record.get("status") != "COMPLETED":
         return False
-    if record.get("has_results") or has_linked_publication:
+    if record.get("has_results") or results_link:
         return False
-    end = _period_end(record.get("primary_completion_date"))
-    return end is not None and _add_year(end) < reference
+    completion = _day(record.get("primary_completion_date"))
+    return completion is not None and _add_year(completion) < reference
+
+
+def dissemination_gap(cards) -> dict:
+    """Per topic: the trials in the gap and the participants they enrolled (cards: articles with .ev)."""
+    trials = [a for a in cards if a.ev.get("in_gap")]
+    return {"trials": trials, "count": len(trials), "participants": sum(sample_size(a.record) for a in trials),
+            "completed": sum(1 for a in cards if a.record.get("source") == "ctgov"
+                             and a.record.get("status") == "COMPLETED")}
+
+
+def results_overdue(record: dict, results_publications: list[str], reference: dt.date) -> bool:
+    info = reporting(record, results_publications, reference)
+    return bool(info and info["overdue"])
+
+
+def reporting_text(info: dict | None) -> str:
+    """The one-line wording of a reporting state, the same in the card, feeds and exports."""
+    if not info or not info.get("state"):
+        return ""
+    state = info["state"]
+    rule = RULES.get(info.get("rule") or "", {})
+    years = info.get("years") or 0
+    ago = f"{years} year{'s' if years != 1 else ''}" if years >= 1 else "less than a year"
+    if state == "posted":
+        return "Results posted on ClinicalTrials.gov" + (f" ({info['date']})" if info.get("date") else "")
+    if state == "submitted":
+        return f"Results submitted to ClinicalTrials.gov on {info['date']}, not yet posted (under quality-control review)"
+    if state == "published":
+        return "Results published: " + ", ".join(f"PMID {p}" for p in info["pmids"])
+    if state == "certificate":
+        return (f"Certificate of delay filed on {info['date']}: under {rule['name']} results are due by "
+                f"{info['due']}")
+    if state == "not-yet-due":
+        return f"Results not yet due under {rule['name']} (due by {info['due']})"
+    if state == "overdue":
+        return f"Results overdue under {rule['name']}: due by {info['due']}, none posted and no results publication linked"
+    if state == "due-elsewhere":
+        return (f"Results due in the EU register (CTIS) under the {rule['name']} by {info['due']}; "
+                "none on ClinicalTrials.gov (this site does not read CTIS)")
+    if state == "no-results":
+        return f"No results posted {ago} after completion"
+    return ""
+
+
+# --- Trial <-> publication links ----------------------------------------------------------------
+
+# Strongest first.  Only the first two say the paper reports the trial's results.
+LINK_GRADES = {
+    "databank": "PubMed lists this trial as the paper's source (DataBank entry)",
+    "result": "the trial's registry entry lists this paper as its results",
+    "background": "the trial's registry entry lists this paper as background",
+    "derived": "ClinicalTrials.gov matched this paper to the trial (derived reference)",
+    "mention": "the trial's number appears in the paper's abstract",
+}
+LINK_GRADE_SHORT = {
+    "databank": "Reports this trial (PubMed DataBank)",
+    "result": "Results paper (registry reference)",
+    "background": "Background paper (registry reference)",
+    "derived": "Related paper (derived registry reference)",
+    "mention": "Mentions the trial number in its abstract",
+}
+RESULTS_GRADES = ("databank", "result")
+_GRADE_RANK = {g: i for i, g in enumerate(LINK_GRADES)}
+
+
+def link_grade_of_reference(ref_type: str | None, status: str | None = None) -> str:
+    """A registry reference's grade: RESULT -> result, DERIVED -> derived, anything else background.
+
+    A trial that has not finished enrolling cannot have reported its results, so a RESULT reference
+    on a trial still recruiting (or not yet) is read as background: sponsors do file the papers a
+    trial builds on under RESULT.
+    """
+    if ref_type == "RESULT" and status not in RECRUITING_STATUSES:
+        return "result"
+    if ref_type == "DERIVED":
+        return "derived"
+    return "background"
+
+
+def best_grade(grades) -> str | None:
+    present = [g for g in grades if g in _GRADE_RANK]
+    return min(present, key=_GRADE_RANK.__getitem__) if present else None
+
+
+def is_results_grade(grade: str | None) -> bool:
+    return grade in RESULTS_GRADES
+
+
+# --- Registry facts ---------------------------------------------------------------------------
+
+
+def _period_start(value: str | None) -> dt.date | None:
+    m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", value or "")
+    if not m:
+        return None
+    return dt.date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
+
+
+def registration_timing(record: dict) -> str | None:
+    """'prospective', 'retrospective', 'same-month' or None (not a trial, or start not actual).
+
+    Compares the date the entry was first submitted with the actual start date; when the start is
+    given to the month only, a submission within that month cannot be placed ('same-month').
+    """
+    reg = record.get("registry")
+    if record.get("source") != "ctgov" or not isinstance(reg, dict) or reg.get("start_date_type") != "ACTUAL":
+        return None
+    submitted = _day(reg.get("first_submitted"))
+    start_first, start_last = _period_start(reg.get("start_date")), _period_end(reg.get("start_date"))
+    if submitted is None or start_first is None:
+        return None
+    if submitted > start_last:
+        return "retrospective"
+    if submitted < start_first or (submitted <= start_first and start_first == start_last):
+        return "prospective"
+    return "same-month"
+
+
+REGISTRATION_TEXT = {
+    "prospective": "Registered before the study started",
+    "retrospective": "Registered after the study started (retrospective registration)",
+    "same-month": "Registered in the month the study started",
+}
+
+
+def enrollment_text(record: dict) -> str:
+    """'120 participants (actual)' / '(planned)': the registry gives one number and says which."""
+    n = record.get("enrollment")
+    if not isinstance(n, int):
+        return ""
+    kind = (record.get("registry") or {}).get("enrollment_type")
+    label = {"ACTUAL": "actual", "ESTIMATED": "planned"}.get(kind)
+    return f"{n:,} participant{'s' if n != 1 else ''}" + (f" ({label})" if label else "")
 
 
 def notices(record: dict) -> list[dict]:
@@ -182,13 +483,20 @@ def newest_key(record: dict) -> tuple:
     return (_neg_date(record.get("date"), record.get("year")), record.get("id") or "")
 
 
-def strength_key(record: dict) -> tuple:
+_NO_LEVEL = object()
+
+
+def strength_key(record: dict, lvl=_NO_LEVEL) -> tuple:
     """Sort key: strongest evidence first — level, design within the level (meta-analyses before
-    systematic reviews), then larger samples, then newer.  Retracted papers sort last."""
+    systematic reviews), then larger samples, then newer.  Registrations without results (no level)
+    come after every level; retracted papers sort last.  ``lvl``: the card's evidence_level(), when
+    known (it depends on links); else worked out from the record alone."""
     design = record.get("design") or "other"
+    if lvl is _NO_LEVEL:
+        lvl = evidence_level(record)
     return (
         1 if record.get("retracted") else 0,
-        level(design),
+        lvl if lvl is not None else len(LEVEL_WORDS) + 1,
         _DESIGN_RANK.get(design, len(DESIGNS)),
         -sample_size(record),
     ) + newest_key(record)
@@ -197,29 +505,36 @@ def strength_key(record: dict) -> tuple:
 _DESIGN_RANK = {d: i for i, d in enumerate(DESIGNS)}
 
 
-def is_strong_evidence(record: dict) -> bool:
+def is_strong_evidence(record: dict, lvl=_NO_LEVEL) -> bool:
     """Belongs in a topic's "Strongest evidence first" list: evidence, not plans.
 
-    Publications at level 1-2 (meta-analyses, systematic reviews, RCT reports) that are not
-    retracted, and randomized trials that have posted results and were not withdrawn, terminated or
-    suspended.  A registration without results says what will be tested, not what was found.
+    Anything at the two strongest levels (meta-analyses, systematic reviews, randomized trials) that
+    is not retracted; for a trial that means results posted or a results publication linked (else it
+    has no level), and not withdrawn, terminated or suspended.
     """
-    if level(record.get("design")) > 2 or record.get("retracted"):
+    if lvl is _NO_LEVEL:
+        lvl = evidence_level(record)
+    if lvl is None or lvl > 2 or record.get("retracted"):
         return False
     if record.get("source") == "ctgov":
-        return bool(record.get("has_results")) and record.get("status") not in STOPPED_STATUSES
+        return record.get("status") not in STOPPED_STATUSES
     return True
 
 
 def strongest_key(record: dict) -> tuple:
-    """Publications first (by strength_key), then trials with posted results, largest enrollment first."""
+    """Publications first (by strength_key), then trials with results, largest enrollment first."""
     if record.get("source") == "ctgov":
         return (1, -sample_size(record)) + newest_key(record)
     return (0, 0) + strength_key(record)
 
 
+def _card_level(article):
+    ev = getattr(article, "ev", None)
+    return ev["level"] if ev and "level" in ev else _NO_LEVEL
+
+
 def strongest_evidence(articles, limit: int = 10) -> list:
-    return sorted((a for a in articles if is_strong_evidence(a.record)),
+    return sorted((a for a in articles if is_strong_evidence(a.record, _card_level(a))),
                   key=lambda a: strongest_key(a.record))[:limit]
 
 

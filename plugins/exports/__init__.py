@@ -30,7 +30,8 @@ from pelican.generators import Generator
 
 from harvest.fileio import write_if_changed
 from harvest.citations import RIS_EOL, abstract_text, bibtex_key, to_bibtex, to_ris, unique_keys
-from harvest.record import EVIDENCE_LEVELS, ordered, valid_nct, valid_pmid
+from harvest.record import ordered, valid_nct, valid_pmid
+from evidence import model  # a sibling plugin: PLUGIN_PATHS puts plugins/ on sys.path
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,11 @@ CSV_COLUMNS = (
     "interventions", "phases", "status", "why_stopped", "enrollment", "has_results",
     "primary_completion_date", "linked_nct_ids", "linked_pmids", "retracted", "corrections",
     "topics", "updated", "url", "abstract",
+    "evidence_level_label", "results_rule", "results_reporting", "results_overdue",
 )
+# evidence_level: the card's level (1 strongest, empty for a registration without results), and the
+# last four columns are what the card page shows (plugins/evidence/model.py), so a spreadsheet never
+# contradicts the site.
 # A cell starting with one of these is a formula to Excel/LibreOffice/Sheets (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LIST_SEP = "; "
@@ -78,14 +83,25 @@ def _one_line(value: object) -> str:
     return " ".join(str(value).split())
 
 
-def csv_row(record: dict, url: str) -> list:
+def csv_row(record: dict, url: str, card: dict | None = None) -> list:
+    """`card`: the card's derived values (``article.ev``); without them the flags are worked out from
+    the record alone (no links known)."""
     corrections = [
         f"{c.get('type')}" + (f" PMID {c.get('pmid')}" if c.get("pmid") else "")
         for c in record.get("corrections") or []
     ]
     values = dict(record)
     values["corrections"] = corrections
-    values["evidence_level"] = EVIDENCE_LEVELS.get(record.get("design") or "other", 5)
+    if card and "level" in card:
+        lvl, info = card["level"], card.get("reporting")
+    else:
+        lvl, info = model.evidence_level(record), None
+    values["evidence_level"] = lvl
+    values["evidence_level_label"] = model.level_label(lvl)
+    rule = model.RULES.get((info or {}).get("rule") or "")
+    values["results_rule"] = rule["long"] if rule else ("none identified" if record.get("source") == "ctgov" else "")
+    values["results_reporting"] = model.reporting_text(info)
+    values["results_overdue"] = bool(info and info["overdue"]) if record.get("source") == "ctgov" else None
     values["url"] = url
     values["abstract"] = abstract_text(record)
     return [safe_cell(_cell(values.get(col))) for col in CSV_COLUMNS]
@@ -111,7 +127,7 @@ class Formatted:
         self.url = url
         self.ris = card["ris"] if card.get("ris") is not None else to_ris(record, url)
         out = io.StringIO()
-        csv.writer(out, lineterminator="\r\n").writerow(csv_row(record, url))
+        csv.writer(out, lineterminator="\r\n").writerow(csv_row(record, url, card))
         self.csv = out.getvalue()
         self.json = json_line(record)
         self.key = bibtex_key(record)

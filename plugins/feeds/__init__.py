@@ -100,8 +100,12 @@ class _Feed(Atom1Feed):
         return max(dates) if dates else self._fallback_updated
 
 
-def entry_summary(record: dict) -> str:
+def entry_summary(record: dict, card: dict | None = None) -> str:
     """What the entry says: design, source, year and the bottom line (or start of the abstract).
+
+    With the card's derived values (``article.ev``) the first facts are the ones its page shows: its
+    evidence level in words and, for a trial, its results-reporting fact ("Results overdue under
+    FDAAA 801", "No results posted 3 years after completion", ...).
 
     Atom's summary is type="html" here, so the plain text is HTML-escaped: a harvested
     "<script>" arrives in a reader as text, never as markup.
@@ -110,6 +114,10 @@ def entry_summary(record: dict) -> str:
     for value in (record.get("journal"), record.get("year"), record.get("status")):
         if value:
             facts.append(str(value))
+    if card and "level_label" in card:
+        facts.insert(0, card["level_label"])
+        if card.get("reporting_text"):
+            facts.append(card["reporting_text"])
     if record.get("retracted"):
         facts.insert(0, "RETRACTED")
     sections = [s for s in record.get("abstract") or [] if (s.get("text") or "").strip()]
@@ -174,7 +182,7 @@ class FeedsGenerator(Generator):
             feed.add_item(
                 title=" ".join((record.get("title") or article.title or record["id"]).split()),
                 link=site_link(siteurl, article.url),
-                description=entry_summary(record),
+                description=entry_summary(record, getattr(article, "ev", None)),
                 unique_id=f"tag:{authority}:{record['id']}",
                 pubdate=published,
                 updateddate=max(d for d in (published, revised) if d) if (published or revised) else None,
