@@ -19,6 +19,9 @@ Choices worth knowing (the Methods page quotes them):
 * Text fields are Markdown-flavoured on ClinicalTrials.gov (the website export has ``Spine Surgery \\&
   Research``): CommonMark backslash escapes are removed from the title, brief summary, conditions,
   interventions, keywords and why_stopped, which are shown as plain text.
+* ``intervention_other_names`` and ``intervention_descriptions`` are kept because the API's own
+  ``query.intr`` search matches them: the classifier reads them as the trial's interventions (other
+  names) and as text (descriptions), so a trial the query found for "Spravato" is not then dropped.
 * ``linked_pmids`` are the PubMed ids of every reference the sponsor listed (background, results,
   derived), in the order given; ``registry.references`` keeps each one's type, which grades the link.
 * ``registry`` holds the registry facts that decide which results-reporting rule covers a trial and
@@ -177,12 +180,20 @@ def _record(study: dict, nct: str) -> dict:
 
     date = _date(status.get("startDateStruct")) or _date(status.get("studyFirstPostDateStruct"))
 
-    interventions = []
+    interventions: list[str] = []
+    other_names: list[str] = []
+    descriptions: list[str] = []
     for item in arms.get("interventions") or []:
         if isinstance(item, dict):
             n = _md_text(item.get("name"))
             if n and n not in interventions:
                 interventions.append(n)
+            for other in _md_strings(item.get("otherNames")):
+                if other not in interventions and other not in other_names:
+                    other_names.append(other)
+            d = _md_text(item.get("description"))
+            if d and d not in descriptions:
+                descriptions.append(d)
 
     mesh = []
     for key in ("conditionBrowseModule", "interventionBrowseModule"):
@@ -219,6 +230,8 @@ def _record(study: dict, nct: str) -> dict:
             "abstract": abstract,
             "conditions": _md_strings(conds.get("conditions")),
             "interventions": interventions,
+            "intervention_other_names": other_names,
+            "intervention_descriptions": descriptions,
             "phases": _strings(design.get("phases")),
             "status": _str(status.get("overallStatus")),
             "why_stopped": _md_text(status.get("whyStopped")),

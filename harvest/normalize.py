@@ -15,7 +15,7 @@ import sys
 import zlib
 from pathlib import Path
 
-from .classify import classify
+from .classify import classify_with_reasons
 from .ctgov_parse import parse_ctgov
 from .errors import ConfigError, ParseError
 from .pubmed_parse import parse_pubmed
@@ -71,7 +71,7 @@ def normalize_bytes(data: bytes, name: str, topics=None) -> list[dict]:
         topics = load_topics()
     records, _errors, _books = parse_bytes(data, name)
     for record in records:
-        record["topics"] = classify(record, topics)
+        record["topics"], record["topic_reasons"] = classify_with_reasons(record, topics)
     return [ordered(r) for r in records]
 
 
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {line}", file=sys.stderr)
             failed = True
         for record in records:
-            record["topics"] = classify(record, topics)
+            record["topics"], record["topic_reasons"] = classify_with_reasons(record, topics)
             out.write(json.dumps(ordered(record), ensure_ascii=False) + "\n")
     out.flush()
     return 1 if failed else 0

@@ -86,14 +86,14 @@ class CardWriter:
 
     def write(self, record: dict) -> tuple[str, list[str]]:
         """Returns (outcome, topics): outcome 'new'|'updated'|'unchanged'|'off_topic'|'error'."""
-        from .classify import classify
+        from .classify import classify_with_reasons
 
         rid = record["id"]
         seen = self.done.get(rid)
         if seen is not None and (record.get("updated") or "") <= (seen[0] or ""):
             return seen[1], seen[2]
-        topics = list(classify(record, self.topics))
-        record = dict(record, topics=topics)
+        topics, reasons = classify_with_reasons(record, self.topics)
+        record = dict(record, topics=topics, topic_reasons=reasons)
         totals = self.report.totals
         if seen is None:
             totals["records"] += 1

@@ -29,6 +29,8 @@ FIELDS: tuple[str, ...] = (
     "abstract",
     "conditions",
     "interventions",
+    "intervention_other_names",
+    "intervention_descriptions",
     "phases",
     "status",
     "why_stopped",
@@ -42,6 +44,7 @@ FIELDS: tuple[str, ...] = (
     "retracted",
     "corrections",
     "topics",
+    "topic_reasons",
     "updated",
 )
 
@@ -55,6 +58,8 @@ LIST_FIELDS = frozenset(
         "abstract",
         "conditions",
         "interventions",
+        "intervention_other_names",
+        "intervention_descriptions",
         "phases",
         "linked_nct_ids",
         "linked_pmids",

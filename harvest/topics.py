@@ -16,8 +16,8 @@ from .fileio import read_toml
 TOPICS_PATH = Path(__file__).with_name("topics.toml")
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_TOPIC_KEYS = {"slug", "name", "summary", "pubmed_query", "ctgov", "terms", "mesh"}
-_SCOPE_KEYS = {"name", "pubmed", "ctgov", "terms", "mesh", "ignore"}
+_TOPIC_KEYS = {"slug", "name", "summary", "pubmed_query", "ctgov", "terms", "mesh", "context"}
+_SCOPE_KEYS = {"name", "pubmed", "ctgov", "terms", "mesh", "ignore", "context", "hints"}
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,15 @@ class Topic:
     ctgov: dict[str, str] = field(hash=False)
     terms: tuple[str, ...]  # words naming the treatment
     mesh: tuple[str, ...]  # MeSH descriptors naming the treatment
+    # (term, context words): an ambiguous term ("TMS") counts only in a record that also names one
+    # of its context words ("stimulation"); the term is one of `terms`.
+    context: tuple[tuple[str, tuple[str, ...]], ...] = ()
     scope_name: str = "Mood disorders"
     scope_terms: tuple[str, ...] = ()  # words naming a mood disorder
     scope_mesh: tuple[str, ...] = ()  # MeSH descriptors naming a mood disorder
     ignore: tuple[str, ...] = ()  # phrases masked before matching ("respiratory depression")
+    scope_context: tuple[tuple[str, tuple[str, ...]], ...] = ()  # as `context`, for scope terms
+    scope_hints: tuple[str, ...] = ()  # words that support, but never make, the scope ("antidepressant")
     # Not part of equality/hash: derived from the fields above.
     url: str = field(default="", compare=False)
 
@@ -64,6 +69,8 @@ def load_topics(path: str | Path | None = None) -> list[Topic]:
     scope_terms = _strings(scope, "terms", "[scope]", fail)
     scope_mesh = _strings(scope, "mesh", "[scope]", fail, required=False)
     ignore = _strings(scope, "ignore", "[scope]", fail, required=False)
+    scope_context = _context(scope, scope_terms, "[scope]", fail)
+    scope_hints = _strings(scope, "hints", "[scope]", fail, required=False)
 
     entries = doc.get("topic")
     if not isinstance(entries, list) or not entries:
@@ -104,10 +111,13 @@ def load_topics(path: str | Path | None = None) -> list[Topic]:
                 ctgov={k: v.replace("{scope}", scope_ctgov) for k, v in sorted(ctgov.items())},
                 terms=_strings(entry, "terms", where, fail),
                 mesh=_strings(entry, "mesh", where, fail, required=False),
+                context=_context(entry, _strings(entry, "terms", where, fail), where, fail),
                 scope_name=scope_name,
                 scope_terms=scope_terms,
                 scope_mesh=scope_mesh,
                 ignore=ignore,
+                scope_context=scope_context,
+                scope_hints=scope_hints,
             )
         )
     return topics
@@ -129,4 +139,16 @@ def _strings(table: dict, key: str, where: str, fail, required: bool = True) -> 
         if not isinstance(item, str) or not item.strip():
             fail(where, f"{key} must contain only non-empty strings")
         out.append(item.strip())
+    return tuple(out)
+
+
+def _context(table: dict, terms: tuple[str, ...], where: str, fail) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    value = table.get("context", {})
+    if not isinstance(value, dict):
+        fail(where, "context must be a table of term = [context words]")
+    out = []
+    for term, words in sorted(value.items()):
+        if term not in terms:
+            fail(where, f"context.{term}: not one of the terms")
+        out.append((term, _strings(value, term, f"{where} context", fail)))
     return tuple(out)

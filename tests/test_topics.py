@@ -64,7 +64,7 @@ def shipped() -> str:
         (lambda s: s.replace('slug = "pgx"', 'slug = "tms"'), "duplicate slug"),
         (lambda s: s.replace('name = "Psilocybin"\n', ""), "topic 'psilocybin': name must be"),
         (lambda s: s.replace('"query.intr" = "psilocybin OR psilocin OR COMP360"', '"intr" = "psilocybin"'), "ctgov.intr"),
-        (lambda s: s.replace("[scope]", "[scoop]"), "[scope]: missing table"),
+        (lambda s: s.replace("[scope]", "[scoop]").replace("[scope.", "[scoop."), "[scope]: missing table"),
         (lambda s: s.replace('slug = "tms"', 'slug = "tms"\ncolour = "blue"'), "unknown keys colour"),
         (lambda s: s.replace('mesh = ["Psilocybin"]', 'mesh = "Psilocybin"'), "mesh must be a list"),
         (lambda s: s + "\n[[topic]\n", "invalid TOML"),
