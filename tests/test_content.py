@@ -206,7 +206,7 @@ def test_filename_links_resolve_and_glossary_anchors_exist(path):
 
 
 # Explainers whose evidence sections have been rewritten with linked headline numbers.
-EVIDENCE_LINKED = ("ect", "digital-therapeutics", "tms", "ketamine", "psilocybin")
+EVIDENCE_LINKED = ("ect", "digital-therapeutics", "tms", "ketamine", "psilocybin", "light-therapy")
 # A link a reader can follow to the record a number came from.
 PRIMARY_RECORD_RE = re.compile(r"^https://(?:pubmed\.ncbi\.nlm\.nih\.gov/\d+/?|doi\.org/10\.\S+)$")
 # A number in prose; digits inside names such as CT-152, PHQ-9 or CYP2D6 are not figures.
