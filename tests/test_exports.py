@@ -1,14 +1,15 @@
-"""Downloads (CSV, JSON, RIS, BibTeX, JSON Schema) and per-card citation links of a real built site."""
+"""Downloads (gzip CSV, JSON Lines, RIS, BibTeX; JSON Schema) and per-card citation files of a real built site."""
 
 from __future__ import annotations
 
-import base64
 import csv
+import gzip
 import io
 import json
 import re
 import sys
 from pathlib import Path
+from urllib.parse import urljoin
 
 import jsonschema
 import pytest
@@ -32,8 +33,18 @@ def site():
     return extras_sites()
 
 
+def read_gz(path: Path) -> str:
+    return gzip.decompress(path.read_bytes()).decode("utf-8")
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    text = read_gz(path)
+    assert text.endswith("\n") or not text
+    return [json.loads(line) for line in text.splitlines()]
+
+
 def read_csv(path):
-    text = path.read_bytes().decode("utf-8")
+    text = read_gz(path)
     assert not text.startswith("\ufeff")
     return list(csv.reader(io.StringIO(text, newline="")))
 
@@ -47,7 +58,7 @@ def test_schema_mirrors_record_fields():
 
 
 def test_json_export_validates_and_keeps_field_order(site):
-    records = json.loads((site["pub"] / "downloads" / "all.json").read_text(encoding="utf-8"))
+    records = read_jsonl(site["pub"] / "downloads" / "all.jsonl.gz")
     assert isinstance(records, list) and len(records) == len(site["records"])
     validator = jsonschema.Draft202012Validator(SCHEMA)
     for record in records:
@@ -67,18 +78,18 @@ def test_json_export_validates_and_keeps_field_order(site):
 def test_topic_downloads_hold_their_topic_only(site):
     for topic in site["topics"]:
         want = sorted(r["id"] for r in site["records"] if topic.slug in r["topics"])
-        got = json.loads((site["pub"] / "downloads" / f"{topic.slug}.json").read_text(encoding="utf-8"))
+        got = read_jsonl(site["pub"] / "downloads" / f"{topic.slug}.jsonl.gz")
         assert sorted(r["id"] for r in got) == want
-        rows = read_csv(site["pub"] / "downloads" / f"{topic.slug}.csv")
+        rows = read_csv(site["pub"] / "downloads" / f"{topic.slug}.csv.gz")
         assert sorted(row[0] for row in rows[1:]) == want
-        ris = (site["pub"] / "downloads" / f"{topic.slug}.ris").read_text(encoding="utf-8")
+        ris = read_gz(site["pub"] / "downloads" / f"{topic.slug}.ris.gz")
         assert ris.count("TY  - ") == len(want)
-        bib = (site["pub"] / "downloads" / f"{topic.slug}.bib").read_text(encoding="utf-8")
+        bib = read_gz(site["pub"] / "downloads" / f"{topic.slug}.bib.gz")
         assert len(re.findall(r"^@(article|misc)\{", bib, re.MULTILINE)) == len(want)
 
 
 def test_csv_columns_rows_and_values(site):
-    rows = read_csv(site["pub"] / "downloads" / "all.csv")
+    rows = read_csv(site["pub"] / "downloads" / "all.csv.gz")
     header, body = rows[0], rows[1:]
     assert tuple(header) == CSV_COLUMNS
     assert header[:8] == ["id", "source", "pmid", "nct_id", "doi", "pmcid", "title", "authors"]
@@ -91,11 +102,11 @@ def test_csv_columns_rows_and_values(site):
     assert row["abstract"].startswith("BACKGROUND: Pain is often flammable")
     trial = dict(zip(header, next(r for r in body if r[0] == "ctgov:NCT00973089")))
     assert trial["status"] == "WITHDRAWN" and trial["has_results"] == "false" and trial["pmid"] == ""
-    assert (site["pub"] / "downloads" / "all.csv").read_bytes().count(b"\r\n") >= len(rows)
+    assert read_gz(site["pub"] / "downloads" / "all.csv.gz").count("\r\n") >= len(rows)
 
 
 def test_csv_neutralises_formulas_and_keeps_hostile_text(site):
-    rows = read_csv(site["pub"] / "downloads" / "all.csv")
+    rows = read_csv(site["pub"] / "downloads" / "all.csv.gz")
     header = rows[0]
     hostile = dict(zip(header, next(r for r in rows if r[0] == site["hostile"]["id"])))
     # The title starts with "Evil =1+1": no formula prefix; the text is kept as it is.
@@ -114,23 +125,26 @@ def test_csv_formula_cells_get_an_apostrophe():
 
 
 def test_ris_and_bibtex_downloads(site):
-    ris = (site["pub"] / "downloads" / "all.ris").read_bytes().decode("utf-8")
+    ris = read_gz(site["pub"] / "downloads" / "all.ris.gz")
     assert ris.count("TY  - ") == len(site["records"]) == ris.count("ER  - \r\n")
-    bib = (site["pub"] / "downloads" / "all.bib").read_text(encoding="utf-8")
+    bib = read_gz(site["pub"] / "downloads" / "all.bib.gz")
     keys = re.findall(r"^@(?:article|misc)\{([^,]+),$", bib, re.MULTILINE)
     assert len(keys) == len(site["records"]) and len(set(keys)) == len(keys)
     assert "<script>" not in bib and "\\textless{}script\\textgreater{}" in bib
 
 
 def card_citations(page: Path) -> dict[str, tuple[str, str]]:
-    """{format: (download file name, decoded text)} of a card page's citation links."""
+    """{format: (download file name, text of the linked file)} of a card page's citation links."""
     soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
     out = {}
     for a in soup.select(".cite a[download]"):
-        head, _, body = a["href"].partition(",")
-        assert head in ("data:application/x-research-info-systems;charset=utf-8;base64",
-                        "data:application/x-bibtex;charset=utf-8;base64")
-        out[a["download"].rsplit(".", 1)[1]] = (a["download"], base64.b64decode(body).decode("utf-8"))
+        assert not a["href"].startswith("data:")  # a file, not inlined into every card page
+        root = page.parents[2]  # evidence/<source>/<id>.html
+        url = urljoin(f"{SITEURL}/{page.relative_to(root).as_posix()}", a["href"])
+        assert url.startswith(f"{SITEURL}/"), url
+        target = root / url.removeprefix(f"{SITEURL}/")
+        assert target.suffix == "." + a["download"].rsplit(".", 1)[1], a["href"]
+        out[target.suffix[1:]] = (a["download"], target.read_bytes().decode("utf-8"))
     return out
 
 
@@ -141,15 +155,16 @@ def test_card_citation_downloads(site):
     assert name == "evidence-pubmed-32525788.ris"
     assert "AU  - Afridi, B.\r\n" in ris and "DO  - 10.2174/1874467213666200611142438\r\n" in ris
     assert "PY  - 2021\r\n" in ris and f"UR  - {SITEURL}/evidence/pubmed/32525788.html\r\n" in ris
-    all_ris = (site["pub"] / "downloads" / "all.ris").read_bytes().decode("utf-8")
+    all_ris = read_gz(site["pub"] / "downloads" / "all.ris.gz")
     assert ris in all_ris  # the card's citation is the one in the downloads
     name, bib = cites["bib"]
     assert name == "evidence-pubmed-32525788.bib"
     assert bib.startswith("@article{afridi2021pain,") and "doi = {10.2174/1874467213666200611142438}" in bib
     trial = card_citations(site["pub"] / "evidence" / "ctgov" / "NCT00973089.html")
     assert trial["ris"][1].startswith("TY  - ELEC")
-    # no file per card: the output holds no citation files at all
-    assert not list(site["pub"].glob("evidence/**/citation.*"))
+    # one file per card and format, beside the card page, nothing else
+    assert len(list(site["pub"].glob("evidence/*/*.ris"))) == len(site["records"])
+    assert len(list(site["pub"].glob("evidence/*/*.bib"))) == len(site["records"])
 
 
 def test_hostile_title_stays_inside_its_citation_link(site):
@@ -162,6 +177,16 @@ def test_hostile_title_stays_inside_its_citation_link(site):
 
 
 def test_downloads_are_deterministic(site):
-    """The JSON and BibTeX downloads carry no URLs of this build: two builds give the same bytes."""
-    for name in ("all.json", "tms.json", "record.schema.json"):
+    """The JSON Lines downloads carry no URLs of this build, and gzip no name or time: two builds give
+    the same bytes."""
+    for name in ("all.jsonl.gz", "tms.jsonl.gz", "record.schema.json"):
         assert (site["dev"] / "downloads" / name).read_bytes() == (site["pub"] / "downloads" / name).read_bytes()
+    head = (site["pub"] / "downloads" / "all.csv.gz").read_bytes()[:10]
+    assert head[:4] == b"\x1f\x8b\x08\x00" and head[4:8] == b"\0\0\0\0"  # no FNAME flag, mtime 0
+
+
+def test_bulk_downloads_are_compressed(site):
+    names = sorted(p.name for p in (site["pub"] / "downloads").iterdir())
+    bulk = [n for n in names if n != "record.schema.json"]
+    assert bulk and all(n.endswith((".csv.gz", ".jsonl.gz", ".ris.gz", ".bib.gz")) for n in bulk), names
+    assert len(bulk) == 4 * (1 + len(site["topics"]))

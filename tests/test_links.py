@@ -7,6 +7,7 @@ every JSON download validates against the record schema.
 
 from __future__ import annotations
 
+import gzip
 import json
 import posixpath
 from functools import lru_cache
@@ -131,13 +132,11 @@ def test_every_feed_parses(out):
 def test_every_json_download_validates(out):
     schema = json.loads((ROOT / "harvest" / "record.schema.json").read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
-    downloads = sorted((out / "downloads").glob("*.json"))
-    assert len(downloads) == 2 + len(extras_sites()["topics"])  # all, topics, the schema itself
+    assert json.loads((out / "downloads" / "record.schema.json").read_text(encoding="utf-8")) == schema
+    downloads = sorted((out / "downloads").glob("*.jsonl.gz"))
+    assert len(downloads) == 1 + len(extras_sites()["topics"])  # all, topics
     for path in downloads:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if path.name == "record.schema.json":
-            assert data == schema
-            continue
+        data = [json.loads(line) for line in gzip.decompress(path.read_bytes()).decode("utf-8").splitlines()]
         for record in data:
             errors = [e.message for e in validator.iter_errors(record)]
             assert not errors, (path.name, record.get("id"), errors)

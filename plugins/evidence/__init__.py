@@ -76,9 +76,13 @@ def _harvest_dates(runs: list[dict]) -> dict:
     return out
 
 
+def citation_path(article, fmt: str) -> str:
+    """Output path of a card's own citation file: the card page's, with .ris or .bib."""
+    return f"{article.save_as.removesuffix('.html')}.{fmt}"
+
+
 def link_evidence(generator):
     """articles generator finished: attach derived values and publish the shared context keys."""
-    from harvest.citations import data_uri
     from harvest.topics import load_topics
 
     settings = generator.settings
@@ -162,8 +166,10 @@ def link_evidence(generator):
             "bib_key": cite["bib_key"],
             "bib": cite["bib"],
             "cite_name": art.url.removesuffix(".html").strip("/").replace("/", "-"),
-            "ris_href": data_uri(cite["ris"], "application/x-research-info-systems"),
-            "bib_href": data_uri(cite["bib"], "application/x-bibtex"),
+            # Files beside the card page, written once by plugins/exports: inlined as data: URIs
+            # they were a third of every card page's bytes (and of the published site).
+            "ris_href": citation_path(art, "ris"),
+            "bib_href": citation_path(art, "bib"),
             "pinned": editorial.pin_note(art.editor),
             "corrected": editorial.corrected(art.editor),
         }
