@@ -75,6 +75,8 @@ def test_levels_and_link_grades_on_cards(site):
     # the Danish registration has a DataBank-linked paper: it takes its design's level
     danish = page(site, "evidence/ctgov/NCT03884387.html")
     assert text(danish.select_one(".badges .badge")) == "Strong Randomized controlled trial"
+    facts = {text(d): text(d.find_next_sibling("dd")) for d in danish.select("dl.facts dt")}
+    assert facts["Evidence level"] == "Strong: randomized trial (the second strongest of five levels)"
     linked = danish.select_one(".linked li")
     assert "PMID 90000021" in text(linked) and "Reports this trial (PubMed DataBank)" in text(linked)
     assert text(danish.select_one("dd.reporting")).startswith("Results published: PMID 90000021.")

@@ -28,6 +28,8 @@ LEVEL_MEANINGS = {
         "useful context, but not new tests of whether the treatment works."),
 }
 LEVEL_WORDS = {1: "Strongest", 2: "Strong", 3: "Moderate", 4: "Weak", 5: "Weakest"}
+LEVEL_PLACES = {1: "the strongest", 2: "the second strongest", 3: "the middle", 4: "the second weakest",
+                5: "the weakest"}
 NO_LEVEL_LABEL = "Registered trial — no results yet"
 NO_LEVEL_MEANING = ("A trial registration says what will be tested, not what was found, so it gets no "
                     "evidence level until results are posted on ClinicalTrials.gov or a paper reporting "
