@@ -5,6 +5,7 @@ download of a real site build (tests/sitebuild.py)."""
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import xml.etree.ElementTree as ET
 
@@ -118,7 +119,8 @@ def test_feed_entries(site):
 
 
 def test_csv_download(site):
-    rows = list(csv.DictReader(io.StringIO((site / "downloads" / "tms.csv").read_text(encoding="utf-8"))))
+    data = gzip.decompress((site / "downloads" / "tms.csv.gz").read_bytes()).decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(data, newline="")))
     by_id = {r["id"]: r for r in rows}
     act, other = by_id["ctgov:NCT05016050"], by_id["ctgov:NCT90000011"]
     assert act["results_overdue"] == "true" and other["results_overdue"] == "false"
