@@ -72,6 +72,7 @@ $(VENV)/.stamp-bench: $(VENV)/.stamp-test pyproject.toml
 bench: $(VENV)/.stamp-bench ## Run the benchmarks (prints figures; not part of `make test`)
 	$(PY) bench/harvest.py
 	$(PY) bench/build.py
+	$(PY) bench/classify.py
 
 clean: ## Remove output/ and caches
 	rm -rf $(OUTPUTDIR) cache .pytest_cache

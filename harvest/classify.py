@@ -39,6 +39,8 @@ when it *is* one of the descriptors, whole: "Antidepressive Agents, Tricyclic" i
 A term listed under ``context`` ("TMS", "SAD", "ECT") counts only in a record that also names one of
 its context words anywhere in the fields above ("TMS" with "stimulation" or "transcranial", not
 trimethylsilyl chemistry; "SAD" with "seasonal" or "winter", not social anxiety disorder).
+A drug class listed under ``hints`` ("antidepressant", the heading "Antidepressive Agents") adds one
+mood-disorder point at most, so it supports a condition but never stands in for one.
 ``ignore`` phrases ("respiratory depression", "neonatal phototherapy") are masked before anything
 else is counted, because they use a topic's word in a sense that has nothing to do with it.
 
@@ -183,8 +185,8 @@ class Lexicon:
     """All the terms of a topics list, compiled once: the scope, each topic, and the ignore list.
 
     Matching works on words, not characters: each text is split into words once, and only the
-    words that start some term are looked at, in one dict shared by every topic.  That keeps
-    classifying 20,000 records to about a second.
+    words that start some term are looked at, in one dict shared by every topic, so the cost grows
+    with the length of the text, not with the number of terms.
     """
 
     SCOPE = SCOPE
@@ -324,8 +326,11 @@ def _score(fields: _Fields, lex: Lexicon, group: str, points: dict[str, int]) ->
                 words.append(f"{key[:-1]} “{hit.text}”")
     if mesh_hit is not None:
         # A trial's MeSH terms restate its conditions and interventions: one statement, counted once.
-        gained = 0 if (fields.derived_mesh and listed) else points["mesh"]
-        if fields.derived_mesh and not listed:
+        if not fields.derived_mesh:
+            gained = points["mesh"]
+        elif listed:
+            gained = 0
+        else:
             gained = min(points["mesh"], points.get("conditions", points["mesh"]))
         score += gained
         reasons.append(f"MeSH {mesh_hit!r} (+{gained})")

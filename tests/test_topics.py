@@ -67,6 +67,8 @@ def shipped() -> str:
         (lambda s: s.replace("[scope]", "[scoop]").replace("[scope.", "[scoop."), "[scope]: missing table"),
         (lambda s: s.replace('slug = "tms"', 'slug = "tms"\ncolour = "blue"'), "unknown keys colour"),
         (lambda s: s.replace('mesh = ["Psilocybin"]', 'mesh = "Psilocybin"'), "mesh must be a list"),
+        (lambda s: s.replace('TMS = ["transcranial"', 'TMSX = ["transcranial"'), "context.TMSX: not one of the terms"),
+        (lambda s: s.replace('SAD = ["seasonal"', 'SAD = "seasonal" #'), "[scope] context: SAD must be a non-empty list"),
         (lambda s: s + "\n[[topic]\n", "invalid TOML"),
         (lambda s: s.split("\n[[topic]]\n")[0], "no topics defined"),
     ],
