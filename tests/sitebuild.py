@@ -94,6 +94,7 @@ def build_site(
     editors: dict[str, list[dict]] | None = None,
     report: dict | None = None,
     runs: list[dict] | None = None,
+    state: dict | None = None,
     reference_date: str | None = None,
     editor_content: bool = True,
     pages: dict[str, str] | None = None,
@@ -133,8 +134,25 @@ def build_site(
     for run in runs if runs is not None else ([report] if report else []):
         (data / "runs" / f"{run['run_id']}.json").write_text(json.dumps(run, indent=2, sort_keys=True),
                                                            encoding="utf-8")
+    if state is None and report is not None and report.get("mode") == "run" and not (data / "state.json").exists():
+        state = state_after(report)
+    if state is not None:  # harvest/state.py's data/state.json
+        (data / "state.json").write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
     return pelican_build(tmp_path, output=out, reference_date=reference_date, settings=settings,
                          pagefind=pagefind)
+
+
+def state_after(report: dict) -> dict:
+    """The data/state.json a live run leaves (harvest/state.py, version 2): each topic and source that
+    succeeded has its success at the run's finish; a failed one has no success yet."""
+    topics = {}
+    for t in report["topics"]:
+        for source, entry in t["sources"].items():
+            ok = not entry.get("error")
+            topics.setdefault(t["slug"], {})[source] = {
+                "success": report["finished"] if ok else None, "attempt": report["finished"],
+                "error": None if ok else "server error"}
+    return {"version": 2, "topics": topics}
 
 
 def pelican_build(tmp_path: Path, *, output: Path | None = None, reference_date: str | None = None,

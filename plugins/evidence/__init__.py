@@ -26,7 +26,7 @@ import os
 from pelican import signals
 
 from . import edition, editorial, filters, model, prefetch
-from .freshness import freshness
+from .freshness import freshness, load_state
 from .generator import EvidencePagesGenerator
 from .reader import EvidenceReader, card_entry, content_relpath
 
@@ -179,7 +179,8 @@ def link_evidence(generator):
     context["topics"] = topics
     context["report"] = report
     context["runs"] = runs
-    context["edition"] = edition.edition(report, runs, [a.record for a in cards])
+    context["edition"] = edition.edition(report, load_state(settings.get("EVIDENCE_DATA_PATH") or "data"),
+                                         [a.record for a in cards])
     context["evidence_reference_date"] = ref
     context["freshness"] = freshness(settings, report, topics)
 

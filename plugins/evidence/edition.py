@@ -1,10 +1,10 @@
 """What edition of the atlas a reader is looking at: a live nightly harvest or a recorded snapshot.
 
 The site must never let a snapshot pass for a live search, nor an empty section pass for "there is
-no such research".  Everything here is derived from the run reports and the cards themselves, so the
-wording follows the data: a build from `harvest replay` alone (no `harvest run` has ever finished) is
-a snapshot; once a live run exists, each topic and source reports the finish of its last successful
-live harvest.
+no such research".  Everything here is derived from the harvest state (data/state.json, read by
+plugins/evidence/freshness.py), the run report and the cards themselves: while no live harvest has
+ever succeeded (the cards come from `harvest replay` of recorded replies) the edition is a snapshot;
+after that, each topic and source reports the finish of its last successful live harvest.
 """
 
 from __future__ import annotations
@@ -16,23 +16,13 @@ def _day(stamp: str | None) -> str | None:
     return stamp[:10] if stamp else None
 
 
-def _last_success(runs: list[dict]) -> dict:
-    """(topic slug, source) → finish time of the newest live run in which that source succeeded."""
-    out: dict = {}
-    for run in runs:  # newest first
-        if run.get("mode") != "run":
-            continue
-        for topic in run.get("topics") or []:
-            for source, entry in (topic.get("sources") or {}).items():
-                key = (topic.get("slug"), source)
-                if key not in out and not entry.get("error"):
-                    out[key] = run.get("finished")
-    return out
+def edition(report: dict | None, state: dict, records: list[dict]) -> dict:
+    """Site-wide facts for the "what you are looking at" notices.
 
-
-def edition(report: dict | None, runs: list[dict], records: list[dict]) -> dict:
-    """Site-wide facts for the "what you are looking at" notices."""
-    live = _last_success(runs)
+    `state` is freshness.load_state(): {slug: {source: {"success": ..., "attempt": ..., "error": ...}}}.
+    """
+    live = {(slug, source): entry["success"] for slug, sources in state.items()
+            for source, entry in sources.items() if entry.get("success")}
     revised = [d for d in ((r.get("updated") or r.get("date") or "") for r in records) if d]
     newest_live = max(live.values(), default=None)
     return {
