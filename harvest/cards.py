@@ -10,6 +10,8 @@ Card layout (the site's only input besides editor pages)::
     Ev_source: "pubmed"
     ...                      one `Ev_<field>` line per record field, value as one-line JSON
     Ev_editor: {...}         only when an editor override applied (see overrides.py)
+    Ev_history: [...]        only when the source changed a tracked value between harvests (drift.py)
+    Ev_scope: {...}          only when a re-fetched record no longer belongs to any topic (drift.py)
 
     <body: the abstract as escaped Markdown, for humans and plain Pelican>
 
@@ -32,6 +34,9 @@ from .record import FIELDS, ordered, valid_nct, valid_pmid
 
 PREFIX = "Ev_"
 EDITOR_KEY = "Ev_editor"
+# Card-level keys that are not record fields: what the harvester learnt across harvests.  They live in
+# the card, so they survive a replay of the raw cache (which only knows each record's latest reply).
+EXTRA_KEYS = {"Ev_history": "history", "Ev_scope": "scope"}
 
 # JSON leaves these unescaped with ensure_ascii=False, but str.splitlines() and some Markdown
 # readers treat them as line breaks.
@@ -83,8 +88,8 @@ def _pelican_date(value: str | None, year: int | None) -> str | None:
     return None
 
 
-def render_card(record: dict, editor: dict | None = None) -> str:
-    """The card's exact text.  Pure: the same record (and editor info) gives the same bytes."""
+def render_card(record: dict, editor: dict | None = None, extras: dict | None = None) -> str:
+    """The card's exact text.  Pure: the same record (and editor info, extras) gives the same bytes."""
     record = ordered(record)
     rel = card_relpath(record)
     title = one_line(record["title"]) or f"Untitled record {record['id']}"
@@ -100,6 +105,9 @@ def render_card(record: dict, editor: dict | None = None) -> str:
         lines.append(f"{PREFIX}{key}: {dump_value(record[key])}")
     if editor:
         lines.append(f"{EDITOR_KEY}: {dump_value(editor)}")
+    for key, name in EXTRA_KEYS.items():
+        if (extras or {}).get(name):
+            lines.append(f"{key}: {dump_value(extras[name])}")
     body = []
     for section in record["abstract"]:
         label = one_line(section.get("label"))
@@ -113,17 +121,29 @@ def render_card(record: dict, editor: dict | None = None) -> str:
 
 def parse_card(text: str, name: str = "<card>") -> tuple[dict, dict | None]:
     """Read a card's text back into (record, editor info).  Inverse of render_card."""
+    record, editor, _extras = parse_card_all(text, name)
+    return record, editor
+
+
+def parse_card_all(text: str, name: str = "<card>") -> tuple[dict, dict | None, dict]:
+    """(record, editor info, extras {"history": [...], "scope": {...}}) of a card's text."""
     head, sep, _body = text.partition("\n\n")
     if not sep:
         raise CardError(f"{name}: no blank line after the metadata block")
     values: dict = {}
     editor = None
+    extras: dict = {}
     for lineno, line in enumerate(head.split("\n"), 1):
         key, colon, raw = line.partition(": ")
         if not colon:
             raise CardError(f"{name}:{lineno}: not a 'Key: value' line")
         if key == EDITOR_KEY:
             editor = json.loads(raw)
+        elif key in EXTRA_KEYS:
+            try:
+                extras[EXTRA_KEYS[key]] = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise CardError(f"{name}:{lineno}: bad JSON for {key}: {exc}") from None
         elif key.startswith(PREFIX):
             field = key[len(PREFIX):]
             if field not in FIELDS:
@@ -135,21 +155,25 @@ def parse_card(text: str, name: str = "<card>") -> tuple[dict, dict | None]:
     missing = [f for f in FIELDS if f not in values]
     if missing:
         raise CardError(f"{name}: missing fields {', '.join(missing)}")
-    return ordered(values), editor
+    return ordered(values), editor, extras
 
 
 def read_card(path: Path) -> tuple[dict, dict | None]:
     return parse_card(Path(path).read_text(encoding="utf-8"), str(path))
 
 
-def write_card(content_dir: Path, record: dict, editor: dict | None = None) -> str:
+def read_card_all(path: Path) -> tuple[dict, dict | None, dict]:
+    return parse_card_all(Path(path).read_text(encoding="utf-8"), str(path))
+
+
+def write_card(content_dir: Path, record: dict, editor: dict | None = None, extras: dict | None = None) -> str:
     """Write a record's card atomically.  Returns 'new', 'updated' or 'unchanged'.
 
     An unchanged card is not touched at all (its mtime is kept), so a no-change run writes nothing
     and Pelican's content cache stays warm.
     """
     path = Path(content_dir) / card_relpath(record)
-    data = render_card(record, editor).encode("utf-8")
+    data = render_card(record, editor, extras).encode("utf-8")
     if holds(path, data):
         return "unchanged"
     existed = path.exists()

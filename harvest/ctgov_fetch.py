@@ -5,6 +5,11 @@ coerced down to 1,000, so we ask for 1,000; `totalCount` is only returned on the
 with countTotal=true; every later page must repeat the first page's parameters (we repeat them exactly,
 minus countTotal) plus `pageToken`; the last page has no `nextPageToken`.  A 400 reply carries the API's
 own error text (text/plain), which ends the topic (CTGovError raised by the client).
+
+Only the fields harvest/ctgov_parse.py reads are asked for (`fields=`, FIELDS below): a whole study
+object carries eligibility text, locations, contacts and posted results, several times what the card
+needs.  Each page is parsed once, here, by the same parser as everywhere else (its next-page token is
+inside the JSON), and the parsed page travels with the raw bytes.
 """
 
 from __future__ import annotations
@@ -13,11 +18,36 @@ import datetime as dt
 import json
 from typing import Iterator
 
+from .ctgov_parse import parse_ctgov
 from .errors import CTGovError, ParseError
 from .http import Client
 from .pubmed_fetch import RawResponse
 
 PAGE_SIZE = 1000  # the API's maximum
+
+# Field paths (OpenAPI `fields`: "If a piece or a field is a branch node, all descendant fields will be
+# included") of everything ctgov_parse reads; test_ctgov_fetch checks the parser gives the same records
+# from a study cut down to these fields as from the whole study.
+FIELDS = (
+    "protocolSection.identificationModule.nctId",
+    "protocolSection.identificationModule.briefTitle",
+    "protocolSection.identificationModule.officialTitle",
+    "protocolSection.identificationModule.secondaryIdInfos",
+    "protocolSection.statusModule",
+    "protocolSection.sponsorCollaboratorsModule.leadSponsor",
+    "protocolSection.descriptionModule.briefSummary",
+    "protocolSection.conditionsModule",
+    "protocolSection.designModule",
+    "protocolSection.armsInterventionsModule.interventions",
+    "protocolSection.outcomesModule.primaryOutcomes",
+    "protocolSection.referencesModule.references",
+    "protocolSection.oversightModule",
+    "protocolSection.contactsLocationsModule.locations.country",
+    "annotationSection.annotationModule.unpostedAnnotation",
+    "derivedSection.conditionBrowseModule.meshes",
+    "derivedSection.interventionBrowseModule.meshes",
+    "hasResults",
+)
 
 
 def incremental_filter(since: dt.date) -> str:
@@ -39,6 +69,7 @@ def fetch_ctgov(client: Client, query: dict, label: str, *, since: dt.date | Non
     """Every study matching the topic's query (updated on/after `since`, when given), as raw pages."""
     base = study_params(query, since)
     base["format"] = "json"
+    base["fields"] = ",".join(FIELDS)
     base["pageSize"] = str(max(1, min(page_size, PAGE_SIZE)))
     params = dict(base, countTotal="true")
     seen_tokens: set[str] = set()
@@ -46,17 +77,13 @@ def fetch_ctgov(client: Client, query: dict, label: str, *, since: dt.date | Non
     page = 1
     while True:
         body = client.request("studies", params, label).body
-        try:
-            doc = json.loads(body)
-        except ValueError as exc:
-            raise ParseError(f"{label}: ClinicalTrials.gov page {page} is not valid JSON ({exc})") from None
-        if not isinstance(doc, dict) or not isinstance(doc.get("studies"), list):
+        parsed = parse_ctgov(body, f"{label}: ClinicalTrials.gov page {page}")
+        if parsed.shape != "page":
             raise ParseError(f"{label}: ClinicalTrials.gov page {page} has no 'studies' list")
-        if page == 1 and isinstance(doc.get("totalCount"), int):
-            total = doc["totalCount"]
-        token = doc.get("nextPageToken")
-        del doc  # a 1,000-study page is ~100 MB of objects; the parser builds its own while we wait
-        yield RawResponse("studies", body, total)
+        if page == 1:
+            total = parsed.total_count
+        token = parsed.next_page_token
+        yield RawResponse("studies", body, total, parsed)
         if not token:
             return
         if not isinstance(token, str) or token in seen_tokens:
@@ -64,3 +91,4 @@ def fetch_ctgov(client: Client, query: dict, label: str, *, since: dt.date | Non
         seen_tokens.add(token)
         params = dict(base, pageToken=token)
         page += 1
+

@@ -50,6 +50,7 @@ class CtgovPage:
     next_page_token: str | None = None
     total_count: int | None = None
     errors: list[str] = field(default_factory=list)
+    shape: str = "page"  # "page" ({"studies": [...]}), "list" (website download) or "study"
 
 
 def parse_ctgov(data: bytes, name: str) -> CtgovPage:
@@ -65,6 +66,7 @@ def parse_ctgov(data: bytes, name: str) -> CtgovPage:
     page = CtgovPage()
     if isinstance(doc, list):
         studies = doc
+        page.shape = "list"
     elif isinstance(doc, dict) and "studies" in doc:
         studies = doc["studies"]
         if not isinstance(studies, list):
@@ -79,6 +81,7 @@ def parse_ctgov(data: bytes, name: str) -> CtgovPage:
         page.total_count = total
     elif isinstance(doc, dict) and "protocolSection" in doc:
         studies = [doc]
+        page.shape = "study"
     else:
         raise ParseError(
             f"{name}: not a ClinicalTrials.gov study, study list or /studies page "
@@ -202,9 +205,18 @@ def _record(study: dict, nct: str) -> dict:
             if term and term not in mesh:
                 mesh.append(term)
 
-    enrollment = _module(design, "enrollmentInfo").get("count")
+    enrollment_info = _module(design, "enrollmentInfo")
+    enrollment = enrollment_info.get("count")
     if isinstance(enrollment, bool) or not isinstance(enrollment, int):
         enrollment = None
+    enrollment_type = enrollment_info.get("type") if enrollment_info.get("type") in ("ACTUAL", "ESTIMATED") else None
+
+    outcomes = []
+    for item in _module(ps, "outcomesModule").get("primaryOutcomes") or []:
+        measure = _md_text(item.get("measure")) if isinstance(item, dict) else None
+        if measure and measure not in outcomes:
+            outcomes.append(measure)
+    sponsor = _md_text(_module(_module(ps, "sponsorCollaboratorsModule"), "leadSponsor").get("name"))
 
     pmids = []
     for ref in refs.get("references") or []:
@@ -236,8 +248,11 @@ def _record(study: dict, nct: str) -> dict:
             "status": _str(status.get("overallStatus")),
             "why_stopped": _md_text(status.get("whyStopped")),
             "enrollment": enrollment,
+            "enrollment_type": enrollment_type,
             "has_results": has_results if isinstance(has_results, bool) else None,
             "primary_completion_date": _date(status.get("primaryCompletionDateStruct")),
+            "primary_outcomes": outcomes,
+            "sponsor": sponsor,
             "linked_pmids": pmids,
             "registry": registry,
             "retracted": False,

@@ -20,7 +20,8 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
-from .cards import read_card, write_card, card_relpath
+from . import drift
+from .cards import read_card_all, write_card, card_relpath
 from .ctgov_fetch import fetch_ctgov
 from .errors import CardError, HarvestError
 from .http import Client, Settings, install_redaction, redact
@@ -97,19 +98,30 @@ class CardWriter:
         totals = self.report.totals
         if seen is None:
             totals["records"] += 1
-        if not topics:
-            outcome = "off_topic"
+        old_card = self._old(record) if topics or self._has_card(record) else None
+        if not topics and old_card is None:
+            outcome = "off_topic"  # never had a card: nothing to keep
         else:
             try:
                 final = record
-                old = self._old(final)
-                outcome = write_card(self.content_dir, final)
+                old, _old_editor, old_extras = old_card or (None, None, {})
+                day = self.report.started.date().isoformat()
+                new_events = drift.events(old, final, day)
+                extras = {"history": drift.merged(old_extras.get("history"), new_events)}
+                if not topics:
+                    # It had a card and now matches no topic: keep the card, updated, marked out of scope.
+                    extras["scope"] = old_extras.get("scope") or drift.scope(final, day)
+                outcome = write_card(self.content_dir, final, None, extras)
             except CardError as exc:
                 LOG.error("%s", exc)
                 totals["errors"] += 1
                 outcome = "error"
             else:
                 self._changes(final, old, outcome)
+                if outcome != "unchanged":
+                    self.report.changes["events"].extend(dict(e, id=rid) for e in new_events)
+                if not topics and not old_extras.get("scope") and outcome == "updated":
+                    self.report.changes["out_of_scope"].append(rid)
         if seen is not None and seen[1] in totals:
             totals[seen[1]] -= 1
         if outcome in totals:
@@ -117,12 +129,22 @@ class CardWriter:
         self.done[rid] = (record.get("updated"), outcome, topics)
         return outcome, topics
 
-    def _old(self, record: dict) -> dict | None:
-        path = self.content_dir / card_relpath(record)
+    def _has_card(self, record: dict) -> bool:
+        try:
+            return (self.content_dir / card_relpath(record)).exists()
+        except CardError:
+            return False
+
+    def _old(self, record: dict):
+        """(record, editor, extras) of the record's current card, or None."""
+        try:
+            path = self.content_dir / card_relpath(record)
+        except CardError:
+            return None
         if not path.exists():
             return None
         try:
-            return read_card(path)[0]
+            return read_card_all(path)
         except (CardError, ValueError, UnicodeDecodeError):
             return None
 
@@ -210,7 +232,10 @@ class Harvest:
                         task.advance(0, raw.total)
                         continue
                     name = f"{topic.slug} {source} {raw.kind} #{cache.seq}"
-                    found, books, errors = parse_response(source, raw.body, name)
+                    if raw.parsed is not None:  # a ClinicalTrials.gov page, parsed once by the fetcher
+                        found, books, errors = raw.parsed.records, 0, raw.parsed.errors
+                    else:
+                        found, books, errors = parse_response(source, raw.body, name)
                     self.report.totals["books_skipped"] += books
                     for line in errors:
                         LOG.warning("%s", line)

@@ -45,11 +45,14 @@ _TRANSIENT_RE = re.compile(r"backend failed|temporarily unavailable|try again la
 
 class RawResponse(NamedTuple):
     """One accepted reply: kind ('esearch', 'efetch', 'studies'), the body bytes, and, for replies that
-    announce it, the total number of records the query matches (used for progress only)."""
+    announce it, the total number of records the query matches (used for progress only).  `parsed` is
+    the parser's result when the fetcher already had to parse the reply (ClinicalTrials.gov pages, whose
+    next-page token is inside the JSON), so nobody parses it twice."""
 
     kind: str
     body: bytes
     total: int | None = None
+    parsed: object = None
 
 
 @dataclass(frozen=True)

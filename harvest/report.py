@@ -64,7 +64,8 @@ class RunReport:
         self.topics: list[dict] = []
         self.totals = {"records": 0, "new": 0, "updated": 0, "unchanged": 0, "off_topic": 0,
                        "books_skipped": 0, "errors": 0}
-        self.changes = {"new": [], "updated": [], "new_retractions": [], "status_changes": []}
+        self.changes = {"new": [], "updated": [], "new_retractions": [], "status_changes": [], "events": [],
+                        "out_of_scope": []}
         self.failures = 0  # failures outside a topic source (replay: unreadable files)
 
     def topic(self, slug: str, name: str) -> dict:
@@ -87,9 +88,12 @@ class RunReport:
             "totals": self.totals,
             "changes": {
                 "new": sorted(set(self.changes["new"])),
-                "updated": sorted(set(self.changes["updated"]) - set(self.changes["new"])),
+                "updated": sorted(set(self.changes["updated"]) - set(self.changes["new"]) - set(self.changes["out_of_scope"])),
                 "new_retractions": sorted(set(self.changes["new_retractions"])),
                 "status_changes": sorted(self.changes["status_changes"], key=lambda c: c["id"]),
+                # registry changes and retractions, as kept in each card's history (harvest/drift.py)
+                "events": sorted(self.changes["events"], key=lambda e: (e["id"], e["date"], e["event"])),
+                "out_of_scope": sorted(set(self.changes["out_of_scope"])),
             },
         }
 

@@ -140,6 +140,38 @@ def last_update(study: dict) -> str:
     return study["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"]
 
 
+def select_fields(study: dict, paths: list[str]) -> dict:
+    """The study cut down to `fields` the way the OpenAPI spec describes it: each dotted path keeps that
+    node with all its descendants; a path through a list applies to every element of the list."""
+    def pick(node, parts):
+        if not parts:
+            return node
+        if isinstance(node, list):
+            items = [pick(item, parts) for item in node]
+            return [i for i in items if i is not None]
+        if isinstance(node, dict) and parts[0] in node:
+            inner = pick(node[parts[0]], parts[1:])
+            return None if inner is None else {parts[0]: inner}
+        return None
+
+    def merge(a, b):
+        if isinstance(a, dict) and isinstance(b, dict):
+            out = dict(a)
+            for k, v in b.items():
+                out[k] = merge(out[k], v) if k in out else v
+            return out
+        if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            return [merge(x, y) for x, y in zip(a, b)]
+        return b
+
+    out: dict = {}
+    for path in paths:
+        got = pick(study, path.split("."))
+        if got is not None:
+            out = merge(out, got)
+    return out
+
+
 def studies_page(studies: list[dict], next_token: str | None = None, total: int | None = None) -> bytes:
     """The OpenAPI PagedStudies wrapper around real study objects (see module docstring)."""
     page: dict = {"studies": studies}
@@ -310,6 +342,9 @@ class CtgovEmulator(Emulator):
         if since:
             studies = [s for s in studies if last_update(s) >= since]
         page = studies[offset:offset + size]
+        if params.get("fields"):
+            paths = [p for p in re.split(r"[,|]", params["fields"]) if p]
+            page = [select_fields(study, paths) for study in page]
         next_token = None
         if offset + size < len(studies):
             next_token = hashlib.sha1(f"{sorted(query.items())}{offset + size}".encode()).hexdigest()[:16]

@@ -78,7 +78,7 @@ def test_400_ends_the_topic_with_the_api_error_text(ctgov):
 def test_malformed_json_page_is_a_parse_error(ctgov, studies):
     body = studies_page(studies[:3], None, 3)
     ctgov.fail("studies", Fault(status=200, body=body[: len(body) // 2], content_type="application/json"))
-    with pytest.raises(ParseError, match=r"^pgx: ClinicalTrials.gov page 1 is not valid JSON"):
+    with pytest.raises(ParseError, match=r"^pgx: ClinicalTrials.gov page 1: malformed JSON"):
         list(fetch_ctgov(client_for(ctgov), QUERY, "pgx"))
 
 
@@ -88,3 +88,30 @@ def test_a_repeated_page_token_stops_the_loop(ctgov, studies):
                Fault(status=200, body=looping, content_type="application/json"))
     with pytest.raises(CTGovError, match="repeated page token"):
         list(fetch_ctgov(client_for(ctgov), QUERY, "tms"))
+
+
+def test_fields_asked_for_are_all_the_parser_reads():
+    """Every real study parses to the same record whole and cut down to ctgov_fetch.FIELDS (as the API
+    cuts it), and the cut-down page is much smaller than the whole one."""
+    import json
+
+    from harvest.ctgov_fetch import FIELDS
+    from harvest.ctgov_parse import parse_ctgov
+    from servers import real_studies, select_fields
+
+    studies = real_studies()
+    whole = json.dumps({"studies": studies}).encode()
+    cut = json.dumps({"studies": [select_fields(s, list(FIELDS)) for s in studies]}).encode()
+    assert parse_ctgov(cut, "cut").records == parse_ctgov(whole, "whole").records
+    assert any(r["sponsor"] and r["primary_outcomes"] and r["enrollment_type"]
+               for r in parse_ctgov(cut, "cut").records)
+    assert len(cut) < len(whole) / 2
+
+
+def test_pages_ask_only_for_the_parsers_fields(ctgov, studies):
+    from harvest.ctgov_fetch import FIELDS
+
+    client = Client("ctgov", Settings(ctgov_base_url=ctgov.base_url, no_throttle=True, retries=0))
+    pages = list(fetch_ctgov(client, QUERY, "tms", page_size=40))
+    assert all(r["params"]["fields"] == ",".join(FIELDS) for r in ctgov.log)
+    assert all(page.parsed is not None and page.parsed.records for page in pages)

@@ -244,7 +244,7 @@ def test_malformed_json_page(apis, tmp_path):
 
     run, before, after = harvest_twice_with_fault(apis, tmp_path, malformed)
     message = ERROR_LINE.findall(run.stderr)[0]
-    assert message.startswith("ketamine: ClinicalTrials.gov page 1 is not valid JSON (")
+    assert message.startswith("ketamine: ClinicalTrials.gov page 1: malformed JSON: ")
     assert_topic_failed(run, tmp_path / "data", "ketamine", message)
     assert after == before
 

@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 from pelican.readers import MarkdownReader
 from pelican.utils import SafeDatetime
 
-from harvest.cards import parse_card
+from harvest.cards import parse_card_all
 from harvest.citations import bibtex_key, to_bibtex, to_ris
 from harvest.errors import CardError
 
@@ -92,7 +92,7 @@ def card_entry(source_path: str, rel: str, siteurl: str, overrides: dict | None 
         text = fh.read()
     # An editor line stored in the card (cards written before overrides moved to the build) is
     # ignored: content/overrides.toml as it is now is the only source of corrections.
-    record, _stored = parse_card(text, rel)
+    record, _stored, extras = parse_card_all(text, rel)
     record, editor = editorial.apply(record, overrides)
     head = text.partition("\n\n")[0]
     meta = {}
@@ -116,6 +116,8 @@ def card_entry(source_path: str, rel: str, siteurl: str, overrides: dict | None 
         "record": record,
         "editor": editor,
         "safe_html": shown,
+        "history": extras.get("history") or [],
+        "scope": extras.get("scope"),
     }
     date = _date(meta.get("date")) or _date(record["date"])
     if date is None and isinstance(record["year"], int):
@@ -129,6 +131,10 @@ def card_entry(source_path: str, rel: str, siteurl: str, overrides: dict | None 
         # search index and sitemap take only listed cards.  The URL keeps a short "withdrawn" page.
         metadata["status"] = "hidden"
         metadata["template"] = "withdrawn"
+    elif extras.get("scope"):
+        # Out of scope (harvest/drift.py): a hidden article too, with its own short page saying why.
+        metadata["status"] = "hidden"
+        metadata["template"] = "out_of_scope"
     else:
         metadata["citations"] = citations(record, f"{siteurl.rstrip('/')}/{url}")
     return content, metadata

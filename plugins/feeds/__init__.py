@@ -4,7 +4,10 @@ Writes
     feeds/all.atom.xml            the newest evidence on the whole site
     feeds/<topic-slug>.atom.xml   the same, per topic
     changes/index.html            every harvest run, newest first
-    changes/<run_id>/index.html   one run: new and updated cards, new retractions, trial status changes
+    changes/<run_id>/index.html   one run: new and updated cards, new retractions, trial status changes,
+                                  registry events and records that left scope
+    feeds/changes/<topic-slug>.atom.xml   per topic, events on its cards: status changed, results posted,
+                                  became overdue, publication linked, retracted, registry values changed
 
 Reads what plugins/evidence puts into the context: ``evidence`` (visible card articles, newest first,
 each with ``.record``), ``evidence_by_id``, ``topics`` and ``runs`` (run reports, newest first).
@@ -151,6 +154,7 @@ class FeedsGenerator(Generator):
             items = [a for a in ordered if topic.slug in (a.record.get("topics") or [])]
             self.write_feed(f"feeds/{topic.slug}.atom.xml", f"New evidence: {topic.name}",
                             f"topics/{topic.slug}/", items, seen)
+            self.write_events_feed(topic, items)
         self.write_changes(writer, runs)
 
     @staticmethod
@@ -189,18 +193,48 @@ class FeedsGenerator(Generator):
                 categories=sorted(record.get("topics") or []) + [record.get("design") or "other"],
                 author_name=", ".join(record.get("authors") or []) or None,
             )
-        out = os.path.join(self.output_path, path)
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        data = feed.writeString("utf-8").encode("utf-8")
-        try:  # unchanged feeds are left alone (bytes and mtime)
-            with open(out, "rb") as fh:
-                if fh.read(len(data) + 1) == data:
-                    return
-        except FileNotFoundError:
-            pass
-        with open(out, "wb") as fh:
-            fh.write(data)
-        logger.info('Writing "%s"', out)
+        _write_if_changed(os.path.join(self.output_path, path), feed.writeString("utf-8").encode("utf-8"))
+
+    def write_events_feed(self, topic, articles: list) -> None:
+        """Events on the topic's cards, newest first: from each card's history (harvest/drift.py), which
+        survives replays, plus "became overdue" on the day a trial's results fell due."""
+        siteurl = self.settings.get("SITEURL", "") or ""
+        authority = self.options["tag_authority"]
+        path = f"feeds/changes/{topic.slug}.atom.xml"
+        feed = _Feed(
+            title=f"{self.settings.get('SITENAME', '')} — Changes: {topic.name}",
+            link=site_link(siteurl, "changes/"),
+            feed_url=site_link(siteurl, path),
+            description=self.settings.get("SITESUBTITLE", ""),
+            language=self.settings.get("DEFAULT_LANG"),
+            feed_guid=f"tag:{authority}:{path}",
+            fallback_updated=self.fallback_updated,
+        )
+        items = []
+        for article in articles:
+            record = article.record
+            entries = list(getattr(article, "history", None) or [])
+            due = overdue_since(article)
+            if due:
+                entries.append({"date": due, "event": "became_overdue"})
+            for entry in entries:
+                when = parse_when(entry.get("date"))
+                if when is not None:
+                    items.append((when, record["id"], entry, article))
+        items.sort(key=lambda i: (i[0], i[1], json_key(i[2])), reverse=True)
+        for when, rid, entry, article in items[: self.options["max_items"]]:
+            title = " ".join((article.record.get("title") or article.title or rid).split())
+            what = event_text(entry)
+            feed.add_item(
+                title=f"{what[0].upper()}{what[1:]}: {title}",
+                link=site_link(siteurl, article.url) + ("#registry-changes" if entry["event"] != "became_overdue" else ""),
+                description="<p>" + html.escape(f"{entry.get('date')}: {what}.") + "</p>",
+                unique_id=f"tag:{authority}:{rid}:{entry['event']}:{entry.get('date')}:{json_key(entry)}",
+                pubdate=when,
+                updateddate=when,
+                categories=[topic.slug, entry["event"]],
+            )
+        _write_if_changed(os.path.join(self.output_path, path), feed.writeString("utf-8").encode("utf-8"))
 
     def write_changes(self, writer, runs: list[dict]) -> None:
         by_id = self.context.get("evidence_by_id") or {}
@@ -228,6 +262,70 @@ class FeedsGenerator(Generator):
         )
 
 
+def json_key(entry: dict) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def _write_if_changed(out: str, data: bytes) -> None:
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    try:  # unchanged feeds are left alone (bytes and mtime)
+        with open(out, "rb") as fh:
+            if fh.read(len(data) + 1) == data:
+                return
+    except FileNotFoundError:
+        pass
+    with open(out, "wb") as fh:
+        fh.write(data)
+    logger.info('Writing "%s"', out)
+
+
+FIELD_LABELS = {"enrollment": "enrollment", "primary_outcomes": "primary outcome measures",
+                "primary_completion_date": "primary completion date", "sponsor": "lead sponsor"}
+
+
+def _value(field: str | None, value, kind=None) -> str:
+    if value in (None, []):
+        return "not given"
+    if field == "status":
+        return str(value).replace("_", " ").lower()
+    if field == "enrollment":
+        kind = {"ACTUAL": " (actual)", "ESTIMATED": " (anticipated)"}.get(kind or "", "")
+        return f"{value} participants{kind}"
+    if isinstance(value, list):
+        return "; ".join(map(str, value))
+    return str(value)
+
+
+def event_text(entry: dict) -> str:
+    """One plain sentence fragment for a history event (harvest/drift.py)."""
+    event = entry.get("event")
+    if event == "status_changed":
+        return f"status changed from {_value('status', entry.get('from'))} to {_value('status', entry.get('to'))}"
+    if event == "changed":
+        field = entry.get("field")
+        return (f"{FIELD_LABELS.get(field, str(field))} changed from "
+                f"{_value(field, entry.get('from'), entry.get('from_type'))} to "
+                f"{_value(field, entry.get('to'), entry.get('to_type'))}")
+    if event == "results_posted":
+        return "results posted on ClinicalTrials.gov"
+    if event == "publication_linked":
+        return f"publication PMID {entry.get('to')} linked"
+    if event == "retracted":
+        return "retracted"
+    if event == "became_overdue":
+        return "results became overdue"
+    return str(event)
+
+
+def overdue_since(article) -> str | None:
+    """The day an overdue trial's results fell due under the rule that applies (plugins/evidence/model.py)."""
+    ev = getattr(article, "ev", None) or {}
+    return (ev.get("reporting") or {}).get("due") if ev.get("overdue") else None
+
+
 def _item(rid: object, by_id: dict) -> dict:
     article = by_id.get(rid) if isinstance(rid, str) else None
     title = None
@@ -253,6 +351,15 @@ def change_groups(run: dict, by_id: dict) -> list[dict]:
         item["to"] = change.get("to")
         status_items.append(item)
     groups.append({"key": "status_changes", "label": "Trial status changes", "items": status_items})
+    events = []
+    for change in changes.get("events") or []:
+        if isinstance(change, dict):
+            item = _item(change.get("id"), by_id)
+            item["event"] = event_text(change)
+            events.append(item)
+    groups.append({"key": "events", "label": "Registry changes and retractions", "items": events})
+    groups.append({"key": "out_of_scope", "label": "No longer in the atlas’s scope",
+                   "items": [_item(rid, by_id) for rid in changes.get("out_of_scope") or []]})
     return groups
 
 
