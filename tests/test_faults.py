@@ -184,7 +184,7 @@ def test_transient_error_in_200_body_is_retried(apis, endpoint, body):
     eutils, _ = apis
     body = body or backend_failed_body()
     eutils.fail(endpoint, *(Fault(status=200, body=body, content_type="application/json") for _ in range(2)))
-    client = client_for(eutils, retries=2, backoff=0.2)
+    client = client_for(eutils, retries=2, backoff=0.2, timeout=10)  # a slow machine must not add timeouts
     from harvest.pubmed_fetch import fetch_pubmed
     replies = list(fetch_pubmed(client, ketamine_term(), "ketamine"))
     assert [r.kind for r in replies] == ["esearch", "efetch"]
