@@ -1,0 +1,40 @@
+"""Every GitHub Actions workflow passes actionlint (the binary comes with the test packages)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / ".github" / "workflows"
+
+
+def actionlint() -> str:
+    exe = shutil.which("actionlint", path=os.path.dirname(sys.executable)) or shutil.which("actionlint")
+    assert exe, "actionlint is missing: it is one of the test packages (make .venv/.stamp-test)"
+    return exe
+
+
+def lint(*files: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([actionlint(), "-no-color", *map(str, files)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_every_workflow_passes_actionlint():
+    files = sorted(WORKFLOWS.glob("*.y*ml"))
+    assert {f.name for f in files} >= {"ci.yml", "nightly.yml"}
+    done = lint(*files)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_actionlint_rejects_a_broken_workflow(tmp_path):
+    # What the check above would catch: an undefined job output and an action on a retired runtime.
+    bad = tmp_path / ".github" / "workflows" / "bad.yml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+                   "      - uses: actions/checkout@v2\n      - run: echo ${{ needs.nope.outputs.x }}\n")
+    done = lint(bad)
+    assert done.returncode != 0 and "needs.nope" in done.stdout
