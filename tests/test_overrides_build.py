@@ -99,7 +99,8 @@ def builds(tmp_path_factory):
 
 
 def text(snap, rel):
-    return snap[rel].decode("utf-8")
+    raw = snap[rel]
+    return (gzip.decompress(raw) if rel.endswith(".gz") else raw).decode("utf-8")
 
 
 def site_files(snap):
@@ -123,8 +124,8 @@ def test_hide_takes_the_card_off_everything_but_keeps_a_withdrawn_page(builds):
     assert "2026-11-20" in page.main.get_text()
     for rel in ("index.html", "topics/tms/index.html", "topics/tms/all/index.html",
                 "topics/tms/all/level/index.html", "feeds/all.atom.xml", "feeds/tms.atom.xml",
-                "downloads/all.json", "downloads/all.csv", "downloads/all.ris", "downloads/all.bib",
-                "downloads/tms.json", "sitemap.xml"):
+                "downloads/all.jsonl.gz", "downloads/all.csv.gz", "downloads/all.ris.gz",
+                "downloads/all.bib.gz", "downloads/tms.jsonl.gz", "sitemap.xml"):
         assert pmid in text(before, rel), rel  # it was there without the override
         assert pmid not in text(during, rel), rel
     # every page of the built site drops it (the sitemap lists the pages this build wrote; a facet
@@ -175,10 +176,11 @@ def test_replace_shows_the_corrected_value_with_the_note_beside_it(builds):
     assert "2026-11-22" in words and original in words  # what the source says stays readable
     # feeds and exports carry the corrected value
     assert "Corrected title: &lt;b&gt;not&lt;/b&gt; markup" in text(during, "feeds/tms.atom.xml")
-    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(text(during, "downloads/all.csv")))}
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(text(during, "downloads/all.csv.gz")))}
     assert rows[FIX]["title"] == NEW_TITLE
-    assert {r["id"]: r for r in json.loads(text(during, "downloads/all.json"))}[FIX]["title"] == NEW_TITLE
-    assert NEW_TITLE not in text(before, "downloads/all.json")
+    jsonl = [json.loads(line) for line in text(during, "downloads/all.jsonl.gz").splitlines()]
+    assert {r["id"]: r for r in jsonl}[FIX]["title"] == NEW_TITLE
+    assert NEW_TITLE not in text(before, "downloads/all.jsonl.gz")
 
 
 def test_a_broken_overrides_file_fails_the_build_with_one_line(tmp_path):
