@@ -17,6 +17,7 @@ live in one place:
 Environment (all optional):
     EUTILS_BASE_URL   default https://eutils.ncbi.nlm.nih.gov/entrez/eutils/
     CTGOV_BASE_URL    default https://clinicaltrials.gov/api/v2/
+    METAPSY_BASE_URL  default https://raw.githubusercontent.com/ (Metapsy databases on GitHub)
     NCBI_API_KEY      raises the NCBI limit from 3 to 10 requests/s
     NCBI_EMAIL        sent with `tool` so NCBI can contact the maintainer
     HARVEST_RETRIES   retries per request (default 4)
@@ -47,6 +48,7 @@ LOG = logging.getLogger("harvest")
 
 DEFAULT_EUTILS_BASE_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 DEFAULT_CTGOV_BASE_URL = "https://clinicaltrials.gov/api/v2/"
+DEFAULT_METAPSY_BASE_URL = "https://raw.githubusercontent.com/"
 TOOL = "mood-evidence-atlas"
 USER_AGENT = f"{TOOL}/0.1 (+https://github.com/; evidence harvester)"
 
@@ -96,6 +98,7 @@ class Settings:
 
     eutils_base_url: str = DEFAULT_EUTILS_BASE_URL
     ctgov_base_url: str = DEFAULT_CTGOV_BASE_URL
+    metapsy_base_url: str = DEFAULT_METAPSY_BASE_URL
     api_key: str | None = field(default=None, repr=False)
     email: str | None = None
     retries: int = 4
@@ -109,6 +112,7 @@ class Settings:
         return cls(
             eutils_base_url=_with_slash(env.get("EUTILS_BASE_URL") or DEFAULT_EUTILS_BASE_URL),
             ctgov_base_url=_with_slash(env.get("CTGOV_BASE_URL") or DEFAULT_CTGOV_BASE_URL),
+            metapsy_base_url=_with_slash(env.get("METAPSY_BASE_URL") or DEFAULT_METAPSY_BASE_URL),
             api_key=env.get("NCBI_API_KEY") or None,
             email=env.get("NCBI_EMAIL") or None,
             retries=_env_number(env, "HARVEST_RETRIES", 4, int),
@@ -122,6 +126,8 @@ class Settings:
             return self.eutils_base_url
         if source == "ctgov":
             return self.ctgov_base_url
+        if source == "metapsy":
+            return self.metapsy_base_url
         raise ValueError(f"unknown source {source!r}")
 
     def rate(self, source: str) -> float | None:

@@ -9,6 +9,11 @@ truncated reply) changes no card and no cache file; the other topics still run, 
 1 when any topic failed.  Records are classified against *all* topics, so a record gets the same topics
 whichever query returned it; a record returned by several topic queries is written once; a record that
 matches no topic gets no card.  `harvest replay` runs the same parse/classify/override/card code.
+
+A topic naming a Metapsy database (`metapsy` in topics.toml) fetches it as a third source after the
+other two, under the same rule: its replies are cached, parsed and pooled with the topic, and
+data/meta/<slug>.json is written only when the whole topic succeeded, so a failed fetch or a
+malformed row (one line naming the row) keeps the previous meta-analysis.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from pathlib import Path
 from . import drift
 from .cards import read_card_all, write_card, card_relpath
 from .ctgov_fetch import fetch_ctgov
+from .metapsy import cache_dir_name, import_snapshot, write_meta
+from .metapsy_fetch import fetch_metapsy
 from .errors import CardError, HarvestError
 from .http import Client, Settings, install_redaction, redact
 from .progress import Progress, summary_table
@@ -32,7 +39,7 @@ from .report import RunReport, new_run_id, source_entry, utc_now
 from .state import DEFAULT_OVERLAP_DAYS, State
 
 LOG = logging.getLogger("harvest")
-SOURCES = ("pubmed", "ctgov")
+SOURCES = ("pubmed", "ctgov", "metapsy")
 RECORD_KINDS = {"efetch": "pubmed", "studies": "ctgov"}
 
 
@@ -203,6 +210,8 @@ class Harvest:
         if source == "pubmed":
             return fetch_pubmed(client, topic.pubmed_query, topic.slug, since=since,
                                 batch=self.args.batch_size, today=self.today)
+        if source == "metapsy":
+            return fetch_metapsy(client, topic.metapsy, topic.slug)
         return fetch_ctgov(client, topic.ctgov, topic.slug, since=since)
 
     def harvest_topic(self, topic) -> bool:
@@ -210,24 +219,32 @@ class Harvest:
         staged: dict[str, dict[str, dict]] = {}
         caches = []
         failed = failed_kind = None
+        meta_doc = None
         for source in SOURCES:
-            since = None if self.args.full else self.state.since(topic.slug, source, self.args.overlap)
-            query = topic.pubmed_query if source == "pubmed" else dict(sorted((topic.ctgov or {}).items()))
+            if source == "metapsy" and not topic.metapsy:
+                continue
+            # A Metapsy database is two small files: always fetched whole.
+            since = (None if self.args.full or source == "metapsy"
+                     else self.state.since(topic.slug, source, self.args.overlap))
+            query = (topic.pubmed_query if source == "pubmed" else topic.metapsy if source == "metapsy"
+                     else dict(sorted((topic.ctgov or {}).items())))
             src = entry["sources"][source] = source_entry(query, since)
             if failed:
                 src["error"] = f"{topic.slug}: {source} not fetched because {failed} failed"
                 continue
             if source == "ctgov" and not topic.ctgov or source == "pubmed" and not topic.pubmed_query:
                 continue  # topic has no query for this source
-            cache = self.cache.topic(source, topic.slug)
+            cache = self.cache.topic(source, cache_dir_name(topic.metapsy) if source == "metapsy" else topic.slug)
             caches.append(cache)
             records = staged[source] = {}
+            bodies = {}
             client = self.clients[source]
             before, clock = client.requests, time.monotonic()
             task = self.progress.task(topic.slug, source)
             try:
                 for raw in self._fetch(topic, source, since):
                     cache.add(raw.kind, raw.body)
+                    bodies[raw.kind] = raw.body
                     if raw.kind not in RECORD_KINDS:
                         task.advance(0, raw.total)
                         continue
@@ -244,6 +261,9 @@ class Harvest:
                         if newer(record, records.get(record["id"])):
                             records[record["id"]] = record
                     task.advance(len(found) + books + len(errors), raw.total)
+                if source == "metapsy":
+                    meta_doc = import_snapshot(bodies["metapsy-data"], bodies["metapsy-search"], topic.metapsy,
+                                               topic.slug, f"{topic.slug} {topic.metapsy}")
             except HarvestError as exc:
                 failed = source
                 src["error"] = redact(str(exc))
@@ -253,14 +273,15 @@ class Harvest:
                 LOG.error("%s", src["error"])
                 task.close("FAILED")
             else:
-                task.close(f"{len(records)} records")
+                task.close(f"{meta_doc['source']['rows_in_database']} comparisons" if source == "metapsy"
+                           else f"{len(records)} records")
             finally:
                 src["requests"] = client.requests - before
                 src["seconds"] = round(time.monotonic() - clock, 2)
-                src["found"] = len(records)
+                src["found"] = meta_doc["source"]["rows_in_database"] if source == "metapsy" and meta_doc else len(records)
         if failed:
             attempted = utc_now()
-            for source in SOURCES:
+            for source in list(entry["sources"]):  # the sources this topic has
                 src = entry["sources"][source]
                 if source != failed:
                     # Its replies were fetched or not, but none was kept: the run report must not
@@ -287,6 +308,9 @@ class Harvest:
         finished = utc_now()
         for source in staged:
             self.state.succeeded(topic.slug, source, finished)
+        if meta_doc is not None:
+            written = write_meta(self.data_dir, topic.slug, meta_doc)
+            entry["sources"]["metapsy"]["updated" if written else "unchanged"] += 1
         return True
 
 

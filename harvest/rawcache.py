@@ -3,13 +3,15 @@
 Layout::
 
     data/raw/<source>/<run_id>/<topic>/<seq>-<kind>-<sha12>.<ext>.gz
-        source  pubmed | ctgov
+        source  pubmed | ctgov | metapsy
         run_id  the run's id (2026-11-22T031500Z), so paths sort chronologically
+        topic   the topic's slug; for metapsy the database's repository name
         seq     0001, 0002, ... order of the requests within the topic
-        kind    esearch | efetch | studies
+        kind    esearch | efetch | studies | metapsy-data | metapsy-search
         sha12   first 12 hex digits of the SHA-256 of the uncompressed body
-        ext     xml | json
+        ext     xml | json | csv | txt
     data/raw/recorded/<path>.gz   real recordings shipped with the repo (see README)
+    data/raw/recorded/metapsy/<name>/{data.csv,last_search.txt}.gz   the shipped Metapsy snapshot
 
 A body already in the cache (same sha12 anywhere under data/raw) is not stored again, so a run whose
 answers did not change adds no files.  gzip output is deterministic (mtime 0, no file name), so the
@@ -30,8 +32,8 @@ from pathlib import Path
 from .fileio import atomic_write
 
 STAGING = ".staging"
-_SHA_RE = re.compile(r"-([0-9a-f]{12})\.(?:xml|json)\.gz$")
-_EXT = {"esearch": "xml", "efetch": "xml", "studies": "json"}
+_SHA_RE = re.compile(r"-([0-9a-f]{12})\.(?:xml|json|csv|txt)\.gz$")
+_EXT = {"esearch": "xml", "efetch": "xml", "studies": "json", "metapsy-data": "csv", "metapsy-search": "txt"}
 
 
 def gzip_bytes(data: bytes) -> bytes:

@@ -7,8 +7,10 @@ path order - for data/raw that is chronological, because run ids sort by time - 
 parse → classify → card code as `harvest run`.  When a record appears in several files
 the latest revision wins (greatest `updated`; on a tie the later file).  E-utilities listings that
 carry no records (esearch, epost, einfo replies) are skipped.  A file that cannot be read gets one
-line on stderr naming it; the others are still processed and the exit status is 1.  `--report` also
-writes the run report (mode "replay") to data/runs/ and data/report.json.
+line on stderr naming it; the others are still processed and the exit status is 1.  A topic with a
+Metapsy database gets its meta-analysis (data/meta/<slug>.json) from the newest cached snapshot; an
+unreadable snapshot gets one line and leaves the previous JSON as it was.  `--report` also writes the
+run report (mode "replay") to data/runs/ and data/report.json.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import time
 from pathlib import Path
 
 from .errors import HarvestError, ParseError
+from .metapsy import import_snapshot, latest_snapshot, snapshot_kind, write_meta
 from .pipeline import CardWriter, load_config, newer, parse_response, setup_logging
 from .progress import summary_table
 from .rawcache import iter_cached, read_raw
@@ -51,11 +54,37 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+def replay_meta(topics, snapshots: list[tuple[str, Path]], data_dir: Path) -> int:
+    """Write each Metapsy topic's meta-analysis from its newest cached snapshot; returns failures."""
+    failed = 0
+    for topic in topics:
+        if not topic.metapsy:
+            continue
+        data_path, search_path = latest_snapshot(snapshots, topic.metapsy)
+        if data_path is None or search_path is None:  # e.g. a cache of other topics' runs: nothing to redo
+            LOG.info("%s: no cached snapshot of %s; its meta-analysis was left as it was", topic.slug, topic.metapsy)
+            continue
+        try:
+            doc = import_snapshot(read_raw(data_path), read_raw(search_path), topic.metapsy, topic.slug,
+                                  f"{topic.slug} {topic.metapsy}")
+        except (OSError, EOFError) as exc:
+            LOG.error("%s: cannot read %s: %s", topic.slug, data_path, exc)
+            failed += 1
+            continue
+        except ParseError as exc:
+            LOG.error("%s; its meta-analysis was left as it was", exc)
+            failed += 1
+            continue
+        write_meta(data_dir, topic.slug, doc)
+    return failed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harvest replay", description=__doc__.split("\n\n")[0])
     parser.add_argument("dir", metavar="DIR", help="raw cache directory (e.g. data/raw)")
     parser.add_argument("--content", default="content", metavar="DIR", help="content directory (default content)")
-    parser.add_argument("--data", default="data", metavar="DIR", help="data directory for --report (default data)")
+    parser.add_argument("--data", default="data", metavar="DIR",
+                        help="data directory for meta-analyses and --report (default data)")
     parser.add_argument("--report", action="store_true", help="also write the run report")
     args = parser.parse_args(argv)
     setup_logging(False)
@@ -75,8 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     best: dict[str, dict] = {}
     failed = 0
     files = iter_cached(raw_dir)
+    snapshots = []
     for path in files:
         name = path.relative_to(raw_dir).as_posix()
+        if snapshot_kind(name):
+            snapshots.append((name, path))
+            continue
         try:
             data = read_raw(path)
         except (OSError, EOFError, ValueError) as exc:  # gzip errors are OSError/EOFError
@@ -103,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         for record in records:
             if newer(record, best.get(record["id"])):
                 best[record["id"]] = record
+    failed += replay_meta(topics, snapshots, Path(args.data))
     report.totals["errors"] += failed
     report.failures = failed
     writer = CardWriter(Path(args.content), topics, report)

@@ -5,6 +5,11 @@ The shipped content/ is built from real responses recorded by NCBI and ClinicalT
 least one record the classifier puts into a topic to DIR/recorded/<path under SRC>.gz (deterministic
 gzip, bytes otherwise unchanged); `make cards` (= `python -m harvest replay data/raw`) then writes
 the cards.  Recordings with no on-topic record are left out so the committed cache stays small.
+
+A topic with a Metapsy database (`metapsy` in topics.toml) gets the snapshot kept beside the
+recordings (DIR given by --metapsy, by default the `metapsy` folder next to SRC, one folder per
+repository name): its data.csv and metadata/last_search.txt go to
+DIR/recorded/metapsy/<name>/{data.csv,last_search.txt}.gz, bytes unchanged.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from .errors import HarvestError, ParseError
 from .normalize import decompress
 from .pipeline import parse_response, setup_logging
 from .fileio import atomic_write
+from .metapsy import cache_dir_name
 from .rawcache import gzip_bytes
 from .replay import sniff
 from .topics import load_topics
@@ -51,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harvest seed", description=__doc__.split("\n\n")[0])
     parser.add_argument("src", metavar="SRC", help="folder of recorded responses (e.g. ../shared/real-api)")
     parser.add_argument("--raw", default="data/raw", metavar="DIR", help="raw cache (default data/raw)")
+    parser.add_argument("--metapsy", metavar="DIR",
+                        help="folder of Metapsy database copies (default: the metapsy folder beside SRC)")
     args = parser.parse_args(argv)
     setup_logging(False)
     src = Path(args.src)
@@ -70,4 +78,24 @@ def main(argv: list[str] | None = None) -> int:
         if not (target.exists() and target.read_bytes() == body):
             atomic_write(target, body)
     print(f"{len(chosen)} recording(s) with on-topic records in {dest}", file=sys.stderr)
-    return 0
+    metapsy = Path(args.metapsy) if args.metapsy else src.resolve().parent / "metapsy"
+    if args.metapsy and not metapsy.is_dir():
+        LOG.error("%s: not a directory", metapsy)
+        return 2
+    status = 0
+    for topic in topics:
+        if not topic.metapsy or not metapsy.is_dir():
+            continue
+        name = cache_dir_name(topic.metapsy)
+        for rel, target in (("data.csv", "data.csv"), ("metadata/last_search.txt", "last_search.txt")):
+            path = metapsy / name / rel
+            if not path.is_file():
+                LOG.error("%s: %s has no %s", topic.slug, metapsy / name, rel)
+                status = 1
+                continue
+            body = gzip_bytes(path.read_bytes())
+            out = dest / "metapsy" / name / f"{target}.gz"
+            if not (out.exists() and out.read_bytes() == body):
+                atomic_write(out, body)
+        print(f"{topic.slug}: Metapsy snapshot {name} in {dest / 'metapsy' / name}", file=sys.stderr)
+    return status

@@ -16,7 +16,9 @@ from .fileio import read_toml
 TOPICS_PATH = Path(__file__).with_name("topics.toml")
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_TOPIC_KEYS = {"slug", "name", "summary", "pubmed_query", "ctgov", "terms", "mesh", "context"}
+_TOPIC_KEYS = {"slug", "name", "summary", "pubmed_query", "ctgov", "terms", "mesh", "context", "metapsy"}
+# A Metapsy database on GitHub: owner/name (harvest/metapsy_fetch.py fetches it).
+METAPSY_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$")
 _SCOPE_KEYS = {"name", "pubmed", "ctgov", "terms", "mesh", "ignore", "context", "hints"}
 
 
@@ -39,6 +41,7 @@ class Topic:
     ignore: tuple[str, ...] = ()  # phrases masked before matching ("respiratory depression")
     scope_context: tuple[tuple[str, tuple[str, ...]], ...] = ()  # as `context`, for scope terms
     scope_hints: tuple[str, ...] = ()  # words that support, but never make, the scope ("antidepressant")
+    metapsy: str | None = None  # GitHub owner/name of a Metapsy living meta-analytic database
     # Not part of equality/hash: derived from the fields above.
     url: str = field(default="", compare=False)
 
@@ -102,6 +105,11 @@ def load_topics(path: str | Path | None = None) -> list[Topic]:
             if not key.startswith("query.") or not isinstance(value, str) or not value.strip():
                 fail(where, f"ctgov.{key}: keys must be query.* and values non-empty strings")
         query = _string(entry, "pubmed_query", where, fail)
+        metapsy = entry.get("metapsy")
+        if metapsy is not None and (not isinstance(metapsy, str) or not METAPSY_RE.match(metapsy)
+                                    or metapsy.split("/")[1] in (".", "..")):
+            fail(where, "metapsy must be a GitHub repository as owner/name "
+                        "(e.g. metapsy-project/data-depression-psiloctr)")
         topics.append(
             Topic(
                 slug=slug,
@@ -118,6 +126,7 @@ def load_topics(path: str | Path | None = None) -> list[Topic]:
                 ignore=ignore,
                 scope_context=scope_context,
                 scope_hints=scope_hints,
+                metapsy=metapsy,
             )
         )
     return topics

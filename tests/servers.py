@@ -445,7 +445,7 @@ def start_emulators(httpserver, articles=None, studies=None):
 
 
 def harvest_env(eutils, ctgov, **extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NCBI_", "HARVEST_", "EUTILS_", "CTGOV_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NCBI_", "HARVEST_", "EUTILS_", "CTGOV_", "METAPSY_"))}
     env.update(EUTILS_BASE_URL=eutils.base_url, CTGOV_BASE_URL=ctgov.base_url, NCBI_API_KEY=FAKE_KEY,
                NCBI_EMAIL=EMAIL, HARVEST_NO_THROTTLE="1", HARVEST_RETRIES="2", HARVEST_BACKOFF="0.05",
                HARVEST_TIMEOUT="2", PYTHONPATH=str(ROOT))

@@ -25,8 +25,13 @@ def test_seed_selects_on_topic_recordings_and_replay_reproduces_shipped_cards(tm
     content = tmp_path / "content"
     (content).mkdir()
     (content / "overrides.toml").write_bytes((ROOT / "content" / "overrides.toml").read_bytes())
-    done = run("replay", str(raw), "--content", str(content))
+    done = run("replay", str(raw), "--content", str(content), "--data", str(tmp_path / "data"))
     assert done.returncode == 0, done.stderr
+    # the living meta-analyses (data/meta/) come from the seeded Metapsy snapshots the same way
+    made = sorted(p.relative_to(tmp_path / "data").as_posix() for p in (tmp_path / "data").rglob("meta/*.json"))
+    assert made == sorted(p.relative_to(ROOT / "data").as_posix() for p in (ROOT / "data" / "meta").glob("*.json"))
+    for rel in made:
+        assert (tmp_path / "data" / rel).read_bytes() == (ROOT / "data" / rel).read_bytes()
     made = sorted(p.relative_to(content).as_posix() for p in (content / "evidence").rglob("*.md"))
     committed = sorted(p.relative_to(ROOT / "content").as_posix() for p in (ROOT / "content" / "evidence").rglob("*.md"))
     assert made == committed and made

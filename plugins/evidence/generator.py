@@ -22,7 +22,8 @@ from pelican.generators import Generator
 
 from harvest.fileio import atomic_write, holds
 
-from . import charts, edition, model
+from . import charts, edition, glance, model
+from . import meta as metaanalysis
 
 # Listing sort variants: URL segment ('' = default) → (label, key function on card articles).
 SORTS = {
@@ -156,6 +157,8 @@ class EvidencePagesGenerator(Generator):
             for kind, v, label, url, items in specs if kind == "status"
         ]
         strongest = model.strongest_evidence(cards)
+        meta_doc = metaanalysis.load(self.settings.get("EVIDENCE_DATA_PATH") or "data", topic.slug) if topic.metapsy else None
+        reference = self.context.get("evidence_reference_date")
         recruiting = [a for a in cards if model.is_recruiting(a.record)]
         chart_specs = []
         for kind, name, table in (
@@ -182,6 +185,9 @@ class EvidencePagesGenerator(Generator):
             "sources": edition.topic_sources(self.context["edition"], topic.slug, records),
             "charts": chart_specs,
             "explainer": explainer,
+            "glance": glance.glance(cards, reference) if reference else None,
+            "meta": metaanalysis.view(meta_doc, cards, self.context.get("evidence_by_id", {}), self.settings.get("SITEURL") or "",
+                              topic.slug) if meta_doc else None,
             "specs": specs,
             "page_size": page_size,
             "first_page": cards[:page_size],
@@ -213,6 +219,8 @@ class EvidencePagesGenerator(Generator):
         for data in topic_data:
             for chart in data["charts"]:
                 self._write_bytes(chart["file"], self.charts[chart["file"]])
+            if data["meta"]:
+                self._write_bytes(data["meta"]["svg_file"], data["meta"]["svg"])
             self._write(writer, data["url"] + "index.html", "topic", topic=data, page_url=data["url"],
                         page_title=data["topic"].name)
 

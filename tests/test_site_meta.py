@@ -1,0 +1,146 @@
+"""Topic pages: "At a glance" counts and the living meta-analysis (pooled effect, forest plot and its
+table, links by DOI and registration number, the since-last-search meter, attribution)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from xml.etree import ElementTree
+
+import pytest
+from bs4 import BeautifulSoup
+
+from harvest.topics import load_topics
+from sitebuild import CT_AACT, PM, ROOT, build_site, derive, make_report, real_records
+
+pytestmark = pytest.mark.slow
+
+REFERENCE = "2026-06-01"
+
+
+def psilocybin_records() -> list[dict]:
+    """Real parsed records, re-numbered and re-dated into the psilocybin topic (each change noted)."""
+    structured = real_records(PM.format("33474827"))[0]
+    review = real_records(PM.format("32525788"))[0]  # structured abstract with a CONCLUSION section
+    trial = real_records(CT_AACT.format("NCT00763412"))[0]
+    return [
+        # an RCT report carrying Raison 2023's DOI, so the meta-analysis links it (DOI, design, date altered)
+        derive(structured, "93000001", design="rct", doi="10.1001/jama.2023.14530", date="2023-08", year=2023,
+               topics=["psilocybin"]),
+        # an RCT report published after the database's last search (id, DOI, design and date altered)
+        derive(structured, "93000002", design="rct", doi="10.5555/after-the-search", date="2026-01-15",
+               year=2026, topics=["psilocybin"]),
+        # a meta-analysis in the last five years (id, design and date altered)
+        derive(review, "93000003", design="meta-analysis", date="2025-03", year=2025, topics=["psilocybin"],
+               publication_types=["Journal Article", "Meta-Analysis"]),
+        # Raison 2023's registration (NCT number, status and topic altered)
+        derive(trial, "NCT03866174", design="rct", status="COMPLETED", has_results=True, topics=["psilocybin"]),
+        # a trial completed after the last search, no results (id, status, dates, enrolment altered)
+        derive(trial, "NCT93000001", design="rct", status="COMPLETED", has_results=False,
+               primary_completion_date="2026-03", enrollment=120, topics=["psilocybin"]),
+        # a recruiting randomized trial (id, status, enrolment altered)
+        derive(trial, "NCT93000002", design="rct", status="RECRUITING", has_results=False,
+               primary_completion_date="2027-06", enrollment=40, topics=["psilocybin"]),
+    ]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    base = tmp_path_factory.mktemp("meta")
+    records = psilocybin_records()
+    (base / "data" / "meta").mkdir(parents=True)
+    shutil.copy(ROOT / "data" / "meta" / "psilocybin.json", base / "data" / "meta" / "psilocybin.json")
+    report = make_report(REFERENCE + "T03:00:00Z", load_topics())
+    out = build_site(base, records, report=report)
+    return {"out": out, "records": records}
+
+
+def page(site, slug="psilocybin"):
+    return BeautifulSoup((site["out"] / "topics" / slug / "index.html").read_text(encoding="utf-8"), "html.parser")
+
+
+def text(node) -> str:
+    return " ".join(node.get_text(" ").split())
+
+
+def test_glance_counts_from_the_cards_in_fixed_wording(site):
+    glance = page(site).find(id="at-a-glance")
+    rows = {text(d.find("dt")): text(d.find("dd")) for d in glance.select("dl > div")}
+    trial_enrolment = site["records"][3]["enrollment"]
+    assert rows == {
+        "Randomized trials reported in PubMed": "2 · list",
+        "Randomized trials registered on ClinicalTrials.gov":
+            f"3, with {trial_enrolment + 160:,} participants enrolled or planned as registered",
+        "Systematic reviews and meta-analyses in the last five years": "1 (published since 2021-06-01 )",
+        "Trials recruiting now": "1 · list",
+        "Completed trials that have posted no results on ClinicalTrials.gov": "1 of 2 completed · list",
+    }
+    assert "as of 2026-06-01" in text(glance)
+    quote = glance.find("figure", class_="glance-quote")
+    assert "its authors concluded" in text(quote.figcaption)
+    assert quote.figcaption.a["href"].endswith("evidence/pubmed/93000003.html")
+    conclusion = next(s for s in site["records"][2]["abstract"] if s["label"] and "CONCLUSION" in s["label"].upper())
+    assert text(quote.blockquote) == " ".join(conclusion["text"].split())
+
+
+def test_what_this_does_not_mean_is_the_same_on_every_topic(site):
+    paragraphs = {text(page(site, t.slug).select_one(".glance-not p")) for t in load_topics()}
+    assert len(paragraphs) == 1
+    assert paragraphs.pop().startswith("These numbers count studies; they do not say whether the treatment works")
+
+
+def test_topic_page_shows_the_pooled_effect(site):
+    meta = page(site).find(id="meta-analysis")
+    figures = {text(d.find("dt")): text(d.find("dd")) for d in meta.select("dl.meta-figures > div")}
+    assert figures == {
+        "Pooled effect (Hedges' g)": "−0.88 , 95% confidence interval −1.22 to −0.55",
+        "95% prediction interval": "−1.91 to 0.15",
+        "Studies and participants": "13 studies, 644 participants",
+        "Heterogeneity": "I² = 52%, τ² = 0.19",
+    }
+    attribution = meta.find(class_="attribution")
+    hrefs = [a["href"] for a in attribution.find_all("a")]
+    assert "https://github.com/metapsy-project/data-depression-psiloctr" in hrefs
+    assert "https://doi.org/10.5281/zenodo.15714852" in hrefs
+    assert "https://opendatacommons.org/licenses/by/1-0/" in hrefs
+    assert "Open Data Commons Attribution License 1.0" in text(attribution)
+
+
+def test_forest_plot_svg_and_its_table_with_links(site):
+    meta = page(site).find(id="meta-analysis")
+    img = meta.find("figure", id="forest-plot").img
+    assert "pooled Hedges' g −0.88" in img["alt"]
+    svg = ElementTree.fromstring((site["out"] / "topics" / "psilocybin" / "forest.svg").read_bytes())
+    ns = "{http://www.w3.org/2000/svg}"
+    labels = [t.text for t in svg.iter(ns + "text")]
+    assert "Back 2024" in labels and "von Rotz 2023" in labels and "Pooled (k = 13, n = 644)" in labels
+    assert len(svg.findall(f"{ns}polygon")) == 1  # the pooled diamond
+    assert sum(1 for c in svg.iter(ns + "circle")) == 13 * 6  # RoB marks: five domains and overall
+    rows = meta.select("table.forest-table tbody tr")
+    assert len(rows) == 14 and text(rows[-1].th) == "Pooled"
+    by_study = {text(r.th): r for r in rows}
+    raison = by_study["Raison 2023"]
+    links = [a["href"] for a in raison.find_all("a")]
+    assert any(h.endswith("evidence/pubmed/93000001.html") for h in links)  # card found by DOI
+    assert any(h.endswith("evidence/ctgov/NCT03866174.html") for h in links)  # card found by registration
+    back = [a["href"] for a in by_study["Back 2024"].find_all("a")]
+    assert back == ["https://doi.org/10.1001/jamanetworkopen.2024.49026", "https://clinicaltrials.gov/study/NCT05163496"]
+    ross = [a["href"] for a in by_study["Ross 2025"].find_all("a")]
+    assert ross[1] == "https://trialsearch.who.int/Trial2.aspx?TrialID=ACTRN12619001225101"
+    assert "Overall: high risk of bias" in text(by_study["Griffiths 2016"])
+    assert re.search(r"−1\.27 .*−1\.88 to −0\.66", text(by_study["Griffiths 2016"]))
+
+
+def test_meter_counts_what_appeared_since_the_last_search(site):
+    meta = page(site).find(id="meta-analysis")
+    sentence = text(meta.find(id="since-last-search").find_next("p"))
+    assert sentence == ("Since this database's last search on 2025-10-31 , the atlas has found 1 newer "
+                        "randomized-trial report and 1 completed trial on this treatment that the pooled "
+                        "result does not include yet.")
+    links = [a["href"] for a in meta.find(id="since-last-search").find_next("ul").find_all("a")]
+    assert [h.rsplit("/", 1)[1] for h in links] == ["93000002.html", "NCT93000001.html"]
+
+
+def test_topic_without_a_database_has_no_meta_analysis(site):
+    assert page(site, "tms").find(id="meta-analysis") is None
+    assert page(site, "tms").find(id="at-a-glance") is not None
