@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from urllib.parse import quote
 
 from .record import DESIGN_LABELS, ordered
 
@@ -48,6 +49,35 @@ def _line(value: object) -> str:
         return ""
     # str.split() splits on the same Unicode whitespace as \s (U+2028, U+0085 included), faster.
     return " ".join(str(value).split())
+
+
+def citation_title(record: dict) -> str:
+    """The title as a citation prints it: PubMed ends every ArticleTitle with a full stop, which a
+    reference list adds itself (a title ending in "?" or "!" keeps it; "..." stays)."""
+    title = _line(record.get("title"))
+    if title.endswith(".") and not title.endswith(".."):
+        title = title[:-1]
+    return title
+
+
+def doi_url(doi: str) -> str:
+    """https://doi.org/ link for a DOI.  DOIs may hold #, ?, %, <, > or spaces, which would end or
+    change a URL: those are percent-encoded; characters a URL path allows as they are (RFC 3986
+    pchar, e.g. the parentheses of 10.1016/0005-2795(76)90109-4) stay readable."""
+    return "https://doi.org/" + quote(_line(doi), safe="/:@!$&'()*+,;=")
+
+
+def verbatim(value: object) -> str:
+    """A BibTeX field read verbatim (doi, url): no LaTeX escaping, which would put backslashes into
+    the identifier; only a brace could end the value early, so braces are percent-encoded."""
+    return _line(value).replace("{", "%7B").replace("}", "%7D")
+
+
+def page_range(record: dict) -> tuple[str, str]:
+    """(first page, last page) of the record's pages; the last is "" for one page or an article number."""
+    pages = _line(record.get("pages"))
+    first, _, last = pages.partition("-")
+    return first.strip(), last.strip()
 
 
 def latex_escape(text: object) -> str:
@@ -121,7 +151,7 @@ def to_ris(record: dict, url: str | None = None) -> str:
     record = ordered(record)
     is_trial = record["source"] == "ctgov"
     lines: list[tuple[str, str]] = [("TY", "ELEC" if is_trial else "JOUR")]
-    lines.append(("TI", _line(record["title"])))
+    lines.append(("TI", citation_title(record)))
     for name in record["authors"]:
         person = split_author(name)
         lines.append(("AU", f"{person[0]}, {''.join(c + '.' for c in person[1])}" if person else _line(name)))
@@ -133,6 +163,11 @@ def to_ris(record: dict, url: str | None = None) -> str:
     if record["journal"]:
         lines.append(("T2", _line(record["journal"])))
         lines.append(("JO", _line(record["journal"])))
+    lines.append(("VL", _line(record["volume"])))
+    lines.append(("IS", _line(record["issue"])))
+    first, last = page_range(record)
+    lines.append(("SP", first))
+    lines.append(("EP", last))
     if record["doi"]:
         lines.append(("DO", _line(record["doi"])))
     if is_trial:
@@ -195,7 +230,7 @@ def to_bibtex(record: dict, key: str | None = None, url: str | None = None) -> s
     is_trial = record["source"] == "ctgov"
     fields: list[tuple[str, str]] = []
     # Double braces keep the title's capitals (TMS, PGx) as written.
-    fields.append(("title", "{" + latex_escape(record["title"]) + "}"))
+    fields.append(("title", "{" + latex_escape(citation_title(record)) + "}"))
     if record["authors"]:
         fields.append(("author", " and ".join(_bib_author(a) for a in record["authors"])))
     if record["journal"]:
@@ -203,8 +238,15 @@ def to_bibtex(record: dict, key: str | None = None, url: str | None = None) -> s
     year, _ = _date_parts(record)
     if year:
         fields.append(("year", latex_escape(year)))
+    if record["volume"]:
+        fields.append(("volume", latex_escape(record["volume"])))
+    if record["issue"]:
+        fields.append(("number", latex_escape(record["issue"])))
+    if record["pages"]:
+        first, last = page_range(record)
+        fields.append(("pages", latex_escape(first) + (f"--{latex_escape(last)}" if last else "")))
     if record["doi"]:
-        fields.append(("doi", latex_escape(record["doi"])))
+        fields.append(("doi", verbatim(record["doi"])))
     if is_trial:
         fields.append(("howpublished", "ClinicalTrials.gov"))
         fields.append(("number", latex_escape(record["nct_id"])))
@@ -214,8 +256,7 @@ def to_bibtex(record: dict, key: str | None = None, url: str | None = None) -> s
             fields.append(("pmcid", latex_escape(record["pmcid"])))
     link = url or source_url(record)
     if link:
-        # url fields are read verbatim (no LaTeX escaping); only a brace could end the value.
-        fields.append(("url", _line(link).replace("{", "%7B").replace("}", "%7D")))
+        fields.append(("url", verbatim(link)))
     notes = _notes(record)
     if notes:
         fields.append(("note", latex_escape("; ".join(notes))))

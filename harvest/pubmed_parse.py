@@ -250,6 +250,22 @@ def _author(author) -> str | None:
     return name or None
 
 
+def _pages(pagination) -> str | None:
+    """Page range from <Pagination>: StartPage-EndPage when given, else MedlinePgn with an
+    abbreviated end page written out ("1001-9" -> "1001-1009", as citation styles print it)."""
+    if pagination is None:
+        return None
+    start, end = _text(pagination.find("StartPage")), _text(pagination.find("EndPage"))
+    if start:
+        return f"{start}-{end}" if end and end != start else start
+    pages = _text(pagination.find("MedlinePgn")) or ""
+    m = re.fullmatch(r"(\d+)-(\d+)", pages)
+    if m and len(m.group(2)) < len(m.group(1)):
+        first, last = m.groups()
+        pages = f"{first}-{first[: len(first) - len(last)]}{last}"
+    return pages or None
+
+
 def _unique(values) -> list:
     seen = set()
     out = []
@@ -304,6 +320,7 @@ def _record(citation, pubmed_data, pmid: str) -> dict:
     pub_types = []
     article_dates = []
     elocation_doi = None
+    pagination = None
     nct_ids = []
     for child in article:
         tag = child.tag
@@ -327,6 +344,8 @@ def _record(citation, pubmed_data, pmid: str) -> dict:
         elif tag == "Journal":
             journal_el = child
             pub_date = child.find("JournalIssue/PubDate")
+        elif tag == "Pagination":
+            pagination = child
         elif tag == "ELocationID":
             if elocation_doi is None and child.get("EIdType") == "doi" and child.get("ValidYN", "Y") == "Y":
                 elocation_doi = collapse(child.text) or None
@@ -353,6 +372,10 @@ def _record(citation, pubmed_data, pmid: str) -> dict:
     journal = journal or medline_ta
 
     year, date = _pub_date(pub_date, article_dates)
+    volume = issue = None
+    if journal_el is not None:
+        volume = _text(journal_el.find("JournalIssue/Volume")) or None
+        issue = _text(journal_el.find("JournalIssue/Issue")) or None
 
     designs = {DESIGN_OF_TYPE[t] for t in pub_types if t in DESIGN_OF_TYPE}
     design = next((d for d in DESIGNS if d in designs), "other")
@@ -385,6 +408,9 @@ def _record(citation, pubmed_data, pmid: str) -> dict:
             "title_html": title_html or None,
             "authors": authors,
             "journal": journal,
+            "volume": volume,
+            "issue": issue,
+            "pages": _pages(pagination),
             "year": year,
             "date": date,
             "design": design,

@@ -99,8 +99,8 @@ def test_axe_best_practice_headings_and_labels(site, open_page, name):
 def test_search_input_has_a_visible_label(site, open_page):
     page = open_for_axe(site, open_page, "search", MOBILE)
     label = page.locator('label[for="search-input"]')
-    assert label.is_visible() and label.inner_text().strip() == "Search studies and trials"
-    box = page.get_by_role("textbox", name="Search studies and trials")
+    assert label.is_visible() and label.inner_text().strip() == "Search the atlas"
+    box = page.get_by_role("textbox", name="Search the atlas")
     assert box.get_attribute("id") == "search-input"
     assert "pagefind-ui__search-input" in box.get_attribute("class")
-    assert box.evaluate("e => Array.from(e.labels).map(l => l.textContent.trim())") == ["Search studies and trials"]
+    assert box.evaluate("e => Array.from(e.labels).map(l => l.textContent.trim())") == ["Search the atlas"]

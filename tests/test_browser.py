@@ -77,7 +77,7 @@ def test_search_finds_card_by_title_word_and_opens_it(site, open_page):
 def test_search_from_home_box_runs_the_query(site, open_page):
     w = open_page()
     w.page.goto(site.url("/"))
-    w.page.get_by_label("Search studies and trials").fill(UNIQUE_WORD)
+    w.page.get_by_label("Search the atlas").fill(UNIQUE_WORD)
     w.page.get_by_role("button", name="Search").click()
     w.page.wait_for_url(re.compile(r"/search/\?q=" + UNIQUE_WORD))
     titles = wait_results(w.page, lambda t: len(t) == 2, "showed the two derived cards")
@@ -258,7 +258,7 @@ def test_chart_text_is_readable_at_360px(site, open_page):
 
 
 def test_search_filters_start_closed_on_phones_and_open_on_wide_screens(site, open_page):
-    for viewport, expect_open in ((MOBILE, set()), (DESKTOP, {"topic", "design"})):
+    for viewport, expect_open in ((MOBILE, set()), (DESKTOP, {"type", "topic", "design"})):
         w = open_page(viewport=viewport)
         search(w, site, UNIQUE_WORD, expect=UNIQUE_WORD.capitalize())
         blocks = w.page.locator("details.pagefind-ui__filter-block")

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 from jinja2 import pass_context
 from markupsafe import Markup
 
+from harvest.citations import doi_url
 from harvest.record import DESIGN_LABELS, DESIGNS, EVIDENCE_LEVELS
 
 from . import model
@@ -129,6 +131,21 @@ def number_word(n: int) -> str:
     return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else thousands(n)
 
 
+_H2_RE = re.compile(r'<h2 id="([^"]+)"[^>]*>(.*?)</h2>', re.S)
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def section_links(html: str) -> list[tuple[str, str]]:
+    """(id, plain text) of each <h2 id=...> in rendered editor HTML (Markdown's toc extension gives
+    every heading an id): the "On this page" list of a topic page."""
+    out = []
+    for anchor, inner in _H2_RE.findall(html or ""):
+        text = Markup(" ".join(_TAG_RE.sub("", inner).split())).unescape()
+        if text:
+            out.append((anchor, text))
+    return out
+
+
 FILTERS = {
     "long_date": long_date,
     "number_word": number_word,
@@ -140,6 +157,8 @@ FILTERS = {
     "phase_label": model.phase_label,
     "authors_short": authors_short,
     "thousands": thousands,
+    "doi_url": doi_url,
+    "section_links": section_links,
 }
 
 GLOBALS = {

@@ -5,6 +5,10 @@ Writes
     downloads/<topic-slug>.{csv,jsonl,ris,bib}.gz   the cards of one topic
     downloads/record.schema.json                    JSON Schema of one record (harvest/record.schema.json)
     evidence/<source>/<id>.{ris,bib}                each card's own citation, beside its page
+    downloads/index.html                            the downloads page: every file that holds
+                                                    records, with its format, record count and
+                                                    size, a data dictionary generated from the
+                                                    schema, and the terms each source sets
 
 Bulk files are gzip-compressed, as bulk bibliographic data is published: uncompressed they were
 over half of a large site's bytes (485 MB of 910 at 20,000 cards), and GitHub Pages refuses a site
@@ -55,6 +59,7 @@ CSV_COLUMNS = (
     "primary_completion_date", "linked_nct_ids", "linked_pmids", "retracted", "corrections",
     "topics", "updated", "url", "abstract",
     "evidence_level_label", "results_rule", "results_reporting", "results_overdue",
+    "volume", "issue", "pages",
 )
 # evidence_level: the card's level (1 strongest, empty for a registration without results), and the
 # last four columns are what the card page shows (plugins/evidence/model.py), so a spreadsheet never
@@ -181,6 +186,63 @@ def write_card_citations(output_path: str, cards) -> int:
     return written
 
 
+FORMATS = {
+    "csv": ("CSV", "Spreadsheet (Excel, LibreOffice, R, pandas): one row per record; list fields joined with “; ”."),
+    "jsonl": ("JSON Lines", "One JSON record per line, exactly as the data dictionary below describes (record.schema.json)."),
+    "ris": ("RIS", "Citations for reference managers such as Zotero, EndNote and Mendeley."),
+    "bib": ("BibTeX", "Citations for LaTeX and reference managers."),
+}
+# CSV columns that are not record fields: what the card page shows (plugins/evidence/model.py).
+CSV_ONLY = {
+    "evidence_level": "The card's evidence level, 1 (strongest) to 5, as the Methods page defines it; empty for a registration without results.",
+    "evidence_level_label": "The evidence level in words, as the card shows it.",
+    "url": "The record's card on this site.",
+    "results_rule": "For trials: the results-reporting rule the site applies (none identified when no rule applies).",
+    "results_reporting": "For trials: whether and when results were reported, as the card says.",
+    "results_overdue": "For trials: true when results are overdue under that rule.",
+}
+
+
+def human_size(n: int) -> str:
+    """Bytes as readers read them (1 kB = 1,000 bytes, as download sizes are usually given)."""
+    if n < 1000:
+        return f"{n} bytes"
+    for unit in ("kB", "MB", "GB"):
+        n /= 1000
+        if n < 1000 or unit == "GB":
+            return f"{n:,.0f} {unit}" if n >= 100 else f"{n:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def _type_text(spec: dict) -> str:
+    types = spec.get("type")
+    types = [types] if isinstance(types, str) else list(types or [])
+    names = {"string": "text", "integer": "whole number", "boolean": "true or false",
+             "array": "list", "object": "object"}
+    main = [t for t in types if t != "null"]
+    if not main and "enum" in spec:
+        main = ["string"]
+    text = " or ".join(names.get(t, t) for t in main)
+    if "array" in main:
+        inner = (spec.get("items") or {}).get("type")
+        text = f"list of {names.get(inner, inner)}s" if isinstance(inner, str) else "list"
+    if "null" in types or None in (spec.get("enum") or []):
+        text += " or empty"
+    return text
+
+
+def data_dictionary(schema: dict) -> list[dict]:
+    """One row per record field, in record order, from the JSON Schema the downloads follow."""
+    rows = []
+    for name, spec in schema["properties"].items():
+        values = [v for v in spec.get("enum") or [] if v is not None]
+        parts = [f"{sub} ({_type_text(sub_spec)})"
+                 for sub, sub_spec in ((spec.get("items") or {}).get("properties") or {}).items()]
+        rows.append({"name": name, "type": _type_text(spec), "description": spec.get("description", ""),
+                     "values": values, "parts": parts})
+    return rows
+
+
 def export_order(records: list[dict]) -> list[dict]:
     by_id = sorted(records, key=lambda r: str(r.get("id")))
     return sorted(by_id, key=lambda r: str(r.get("date") or ""), reverse=True)
@@ -209,15 +271,29 @@ class ExportsGenerator(Generator):
         items = [Formatted(record, url_of[record["id"]], card_of[record["id"]]) for record in export_order(records)]
 
         downloads = os.path.join(self.output_path, "downloads")
-        sets = [("all", items)]
+        sets = [("all", "All topics", items)]
         for topic in self.context.get("topics") or []:
-            sets.append((topic.slug, [i for i in items if topic.slug in (i.record.get("topics") or [])]))
-        for name, subset in sets:
+            sets.append((topic.slug, topic.name, [i for i in items if topic.slug in (i.record.get("topics") or [])]))
+        listed = []
+        for name, label, subset in sets:
+            files = []
             for fmt in options["formats"]:
                 data = compress(render_set(subset, fmt), options["compresslevel"])
                 write_if_changed(os.path.join(downloads, f"{name}{SUFFIX[fmt]}"), data)
-        write_if_changed(os.path.join(downloads, "record.schema.json"), SCHEMA.read_bytes())
+                files.append({"format": FORMATS[fmt][0], "file": f"{name}{SUFFIX[fmt]}", "size": human_size(len(data))})
+            if subset:  # a set without records is still written (links keep working) but not offered
+                listed.append({"name": name, "label": label, "records": len(subset), "files": files})
+        schema_bytes = SCHEMA.read_bytes()
+        write_if_changed(os.path.join(downloads, "record.schema.json"), schema_bytes)
         write_card_citations(self.output_path, self.context.get("evidence") or [])
+        writer.write_file(
+            "downloads/index.html", self.get_template("downloads"), self.context,
+            relative_urls=self.settings["RELATIVE_URLS"], page_url="downloads/", page_title="Downloads",
+            download_sets=listed, formats=[FORMATS[f] for f in options["formats"]],
+            dictionary=data_dictionary(json.loads(schema_bytes)),
+            csv_only={c: CSV_ONLY[c] for c in CSV_COLUMNS if c in CSV_ONLY},
+            schema_size=human_size(len(schema_bytes)),
+        )
         logger.info("exports: %d records, %d topics", len(items), len(sets) - 1)
 
 

@@ -4,18 +4,19 @@ Run after Pelican, Pagefind added ~40 % to a 5,000-card build, and starting it o
 were written saved little: card pages are most of the build.  So the index is built from its own
 input, in parallel with the whole writing phase:
 
-- as soon as the cards are read and linked (``article_generator_finalized``, after the evidence
-  plugin's receiver; before the pages are even read), a forked child renders one small search
+- as soon as every generator has read its content (``all_generators_finalized``: the cards, the
+  editor's pages and the evidence plugin's topic data), a forked child renders one small search
   document per card with theme/templates/search_doc.html — which includes the same
   ``_card_article.html`` partial as the card page, so the index holds exactly what the page shows —
-  at the card page's own path under a temp dir, then runs Pagefind on that dir (result URLs follow
-  from the paths, so they are the card pages' URLs) and copies the index to output/pagefind/;
+  at the card page's own path under a temp dir, and one per topic explainer, glossary entry and the
+  Methods page (plugins/search/pages.py, theme/templates/search_page_doc.html); then it runs
+  Pagefind on that dir (result URLs follow from the paths, so they are the pages' URLs) and copies
+  the index to output/pagefind/;
 - meanwhile the parent writes the site; ``finalized`` waits for the child and fails the build
   (``--fatal errors``) if Pagefind failed.
 
-Only cards are indexed: listing pages repeat card titles and add index size, not answers
-(../shared/notes/performance.md).  Pagefind refuses to write an empty index, so a site without
-cards gets none.
+Listing pages are not indexed: they repeat card titles and add index size, not answers.  Pagefind
+refuses to write an empty index, so a site without cards gets none.
 
 Setting (optional)::
 
@@ -25,6 +26,7 @@ Setting (optional)::
 from __future__ import annotations
 
 import logging
+import re
 import multiprocessing
 import os
 import shutil
@@ -36,6 +38,8 @@ from pelican import signals
 from pelican.generators import ArticlesGenerator
 
 from harvest.fileio import mirror_tree
+
+from . import pages
 
 logger = logging.getLogger(__name__)
 
@@ -58,21 +62,39 @@ def _pagefind_command() -> list[str]:
         return [sys.executable, "-m", "pagefind"]
 
 
+# Pagefind runs a <dt> straight into its <dd> ("Evidence levelLevel 5 of 5"), and a <dd> into the
+# next <dt>: the documents it reads separate them as a sentence would.  Only the search document
+# changes; the page keeps its definition list.
+_DT_END = re.compile(r"\s*</dt>")
+_DD_END = re.compile(r"(?<![.!?\s])\s*</dd>")
+
+
+def sentences(html: str) -> str:
+    return _DD_END.sub(". </dd>", _DT_END.sub(": </dt>", html))
+
+
+def _write(site: str, rel: str, html: str) -> None:
+    path = os.path.join(site, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(html)
+
+
 def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str, conn) -> None:
     """Child process: render the search documents, run Pagefind, report (exit code, last output)."""
     try:
         template = generator.get_template("search_doc")
         site, staged = os.path.join(workdir, "site"), os.path.join(workdir, "index")
         for article in cards:
-            path = os.path.join(site, article.save_as)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(template.render({**generator.context, "article": article}))
+            _write(site, article.save_as, sentences(template.render({**generator.context, "article": article})))
+        page_template = generator.get_template("search_page_doc")
+        for doc in pages.page_docs(generator.context):
+            _write(site, doc.save_as, sentences(page_template.render({**generator.context, "doc": doc})))
         # Pagefind writes to tmpfs and the index is mirrored into the output: Pagefind itself leaves
         # every earlier build's files behind under their old hashes (a rebuild into an existing
         # output/ grew it by a metadata file each time), and it rewrites files that did not change.
         done = subprocess.run(
-            [*_pagefind_command(), "--site", site, "--glob", "evidence/**/*.html",
+            [*_pagefind_command(), "--site", site, "--glob", "**/*.html",
              "--output-path", staged, "--silent"],
             capture_output=True, text=True,
         )
@@ -86,14 +108,11 @@ def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str,
         conn.close()
 
 
-def start(articles: ArticlesGenerator):
-    if not options(articles.settings)["enabled"]:
+def start(generators):
+    articles = next((g for g in generators if isinstance(g, ArticlesGenerator)), None)
+    if articles is None or not options(articles.settings)["enabled"]:
         return
     cards = [a for a in articles.context.get("evidence") or [] if getattr(a, "ev", None)]
-    if not cards and any(hasattr(a, "record") for a in articles.articles):
-        # The evidence plugin's receiver of the same signal has not run: PLUGINS order is wrong.
-        logger.error("search: the 'evidence' plugin must come before 'search' in PLUGINS; no search index")
-        return
     if not cards:
         logger.info("search: no evidence cards, no search index")
         return
@@ -126,5 +145,5 @@ def finish(pelican):
 
 
 def register():
-    signals.article_generator_finalized.connect(start)
+    signals.all_generators_finalized.connect(start)
     signals.finalized.connect(finish)

@@ -17,8 +17,18 @@
     showImages: false,
     showSubResults: false,
     resetStyles: false,
-    openFilters: wide ? ["topic", "design"] : [],
-    translations: { placeholder: "Search studies and trials", search_label: "Search studies and trials" }
+    openFilters: wide ? ["type", "topic", "design"] : [],
+    // Explainers, glossary entries and Methods carry what they are about in their own metadata field
+    // (plugins/search/pages.py): a query naming it ranks the explainer first, then the glossary's
+    // definition, then cards.  Those fields are for ranking only, not shown under the result.
+    ranking: { metaWeights: { explains: 14, defines: 10, describes: 10 } },
+    processResult: function (result) {
+      delete result.meta.explains;
+      delete result.meta.defines;
+      delete result.meta.describes;
+      return result;
+    },
+    translations: { placeholder: "Search the atlas", search_label: "Search the atlas" }
   });
 
   // Pagefind's input has only a title; give it the id the page's visible <label for> names.

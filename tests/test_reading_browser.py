@@ -1,0 +1,58 @@
+"""Reading on a phone and a laptop (Chromium): the topic page's "On this page" list, the Methods run
+table at 1280 px, and the downloads page, axe-clean.  Site: tests/browser.py's shared build."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.register_assert_rewrite("browser")
+from browser import DESKTOP, MOBILE  # noqa: E402
+
+pytest_plugins = ["browser"]
+pytestmark = pytest.mark.browser
+
+
+def test_evidence_is_one_tap_from_the_top_of_a_topic_page_on_a_phone(site, open_page):
+    page = open_page(viewport=MOBILE).page
+    page.goto(site.url("/topics/tms/"))
+    link = page.get_by_role("navigation", name="On this page").get_by_role("link", name="Evidence summary")
+    box = link.bounding_box()
+    assert box and box["y"] + box["height"] <= MOBILE["height"], f"the link is below the first screen: {box}"
+    assert box["height"] >= 24
+    link.click()
+    page.wait_for_function("location.hash === '#evidence-summary'")
+    top = page.locator("#evidence-summary").bounding_box()["y"]
+    assert abs(top) < 5, top
+
+
+def test_methods_run_table_fits_at_1280px(site, open_page):
+    page = open_page(viewport=DESKTOP).page
+    page.goto(site.url("/methods/"))
+    table = page.locator("table.run-table")
+    table.wait_for()
+    sizes = table.evaluate("t => [t.scrollWidth, t.closest('.table-scroll').clientWidth,"
+                           " document.documentElement.scrollWidth, window.innerWidth]")
+    table_w, wrapper_w, page_w, viewport_w = sizes
+    assert table_w <= wrapper_w, f"run table needs a horizontal scroll at 1280 px: {sizes}"
+    assert page_w <= viewport_w, sizes
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["desktop", "360px"])
+def test_downloads_page_is_axe_clean_and_fits(site, open_page, viewport):
+    from test_a11y import describe, run_axe
+
+    page = open_page(viewport=viewport).page
+    page.goto(site.url("/downloads/"), wait_until="networkidle")
+    violations = run_axe(page)
+    assert not violations, describe(violations)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["desktop", "360px"])
+def test_topic_page_with_its_section_list_is_axe_clean(site, open_page, viewport):
+    from test_a11y import describe, run_axe
+
+    page = open_page(viewport=viewport).page
+    page.goto(site.url("/topics/tms/"), wait_until="networkidle")
+    violations = run_axe(page)
+    assert not violations, describe(violations)

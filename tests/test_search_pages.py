@@ -1,0 +1,179 @@
+"""Search over everything a reader reads: explainers, glossary entries and Methods beside the cards.
+
+Index tests read Pagefind's own files; the browser tests type the queries a reader would into the
+real search page (Chromium, tests/browser.py) and check which page comes first.
+Run: .venv/bin/python -m pytest tests/test_search_pages.py -q
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import http.server
+import json
+import re
+import threading
+
+import pytest
+from bs4 import BeautifulSoup
+
+pytest.register_assert_rewrite("browser")
+from browser import DESKTOP, MOBILE, _QuietHandler, classified_record  # noqa: E402
+from sitebuild import PM, REFERENCE_DATE, ROOT, build_site, derive, real_records  # noqa: E402
+
+pytest_plugins = ["browser"]
+
+RESULT_LINK = ".pagefind-ui__result-link"
+
+# query → (title of the page that must come first, where its result link goes)
+FIRST = {
+    "TMS": ("Transcranial magnetic stimulation (TMS)", "/topics/tms/"),
+    "CYP2D6": ("CYP2D6", "/glossary/#cyp2d6"),
+    "seasonal affective disorder": ("Seasonal affective disorder (SAD)", "/glossary/#sad"),
+    "esketamine nasal spray": ("Ketamine and esketamine", "/topics/ketamine/"),
+}
+
+
+def competing_cards() -> list[dict]:
+    """Real records, plus copies whose TITLES were changed to name each query term: the hardest
+    competition an explainer or glossary entry meets, a card that names the term in its heading.
+    PubMed 38011560 is unchanged: its real abstract names esketamine nasal spray."""
+    review = real_records(PM.format("32525788"))[0]
+    ketamine = classified_record()
+    return [
+        ketamine,
+        derive(review, "94000001", topics=["tms"], design="rct",
+               title="Accelerated TMS versus sham TMS in treatment-resistant depression: a randomized trial",
+               title_html=None),
+        derive(review, "94000002", topics=["pgx"],
+               title="CYP2D6 and CYP2C19 genotype-guided antidepressant prescribing: a review",
+               title_html=None),
+        derive(review, "94000003", topics=["light-therapy"],
+               title="Bright light for seasonal affective disorder: a review", title_html=None),
+        derive(ketamine, "94000004", topics=["ketamine"], design="rct",
+               title="Esketamine nasal spray in treatment-resistant depression: a randomized trial",
+               title_html=None),
+    ]
+
+
+@pytest.fixture(scope="module")
+def reading_site(tmp_path_factory):
+    out = build_site(tmp_path_factory.mktemp("search-pages"), competing_cards(),
+                     reference_date=REFERENCE_DATE, pagefind=True)
+    handler = functools.partial(_QuietHandler, directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield out, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def fragments(out) -> list[dict]:
+    found = []
+    for path in (out / "pagefind" / "fragment").glob("*.pf_fragment"):
+        raw = gzip.decompress(path.read_bytes())
+        found.append(json.loads(raw[len(b"pagefind_dcd"):]))
+    return found
+
+
+def link_of(fragment: dict) -> str:
+    return fragment["meta"].get("url") or fragment["url"]
+
+
+# --- the index ---------------------------------------------------------------------------------
+
+def test_every_glossary_entry_is_its_own_result_opening_the_glossary_at_it(reading_site):
+    out, _ = reading_site
+    page = BeautifulSoup((out / "glossary" / "index.html").read_text(encoding="utf-8"), "html.parser")
+    entries = {h.get_text(" ", strip=True): "/glossary/#" + h["id"] for h in page.select("main h2[id]")}
+    assert len(entries) > 20
+    indexed = {f["meta"]["title"]: link_of(f) for f in fragments(out)
+               if f["filters"].get("type") == ["Glossary entry"]}
+    assert indexed == entries
+    cyp = next(f for f in fragments(out) if f["meta"]["title"] == "CYP2D6")
+    assert "paroxetine" in cyp["content"] and "citalopram" not in cyp["content"]  # its own text only
+
+
+def test_explainers_and_methods_are_indexed_under_their_pages(reading_site):
+    out, _ = reading_site
+    by_link = {link_of(f): f for f in fragments(out)}
+    for md in sorted((ROOT / "content" / "topics").glob("*.md")):
+        slug = md.stem
+        doc = by_link[f"/topics/{slug}/"]
+        assert doc["filters"]["type"] == ["Explainer"]
+        section = BeautifulSoup((out / "topics" / slug / "index.html").read_text(encoding="utf-8"),
+                                "html.parser").select_one("section.explainer")
+        for added in section.select("p.meta"):  # the template's "reviewed as of" line, not the explainer
+            added.decompose()
+        shown = section.get_text(" ")
+        assert re.sub(r"\W", "", shown) in re.sub(r"\W", "", doc["content"]), slug
+    methods = by_link["/methods/"]
+    assert methods["filters"]["type"] == ["Methods"] and "PubMed" in methods["content"]
+
+
+def test_card_results_carry_type_design_and_year_and_read_as_sentences(reading_site):
+    out, _ = reading_site
+    cards = [f for f in fragments(out) if f["url"].startswith("/evidence/")]
+    assert len(cards) == len(competing_cards())
+    for f in cards:
+        assert f["filters"]["type"] == ["Published study"]
+        assert f["meta"]["design"] and f["meta"]["year"].isdigit()
+        assert "Evidence levelLevel" not in f["content"] and "Study design: " in f["content"], f["content"][:400]
+        assert re.search(r"Evidence level: Level \d of 5 \([^)]*\)\. ", f["content"]), f["content"][:600]
+
+
+# --- in the browser -----------------------------------------------------------------------------
+
+def first_result(open_page, base: str, query: str, viewport=DESKTOP):
+    w = open_page(viewport=viewport)
+    page = w.page
+    page.goto(base + "/search/")
+    page.locator(".pagefind-ui__search-input").press_sequentially(query, delay=20)
+    page.locator(RESULT_LINK).first.wait_for(state="visible")
+    page.wait_for_timeout(400)  # Pagefind re-ranks as the last keystrokes arrive
+    return page
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("query", list(FIRST))
+def test_query_shows_the_explainer_or_glossary_entry_first(reading_site, open_page, query):
+    out, base = reading_site
+    page = first_result(open_page, base, query)
+    titles = [t.strip() for t in page.locator(RESULT_LINK).all_inner_texts()]
+    title, href = FIRST[query]
+    assert titles[0] == title, f"{query!r}: results in order {titles}"
+    assert page.locator(RESULT_LINK).first.get_attribute("href") == href
+    # a card that names the term in its title is found too, below
+    assert len(titles) > 1, titles
+
+
+@pytest.mark.browser
+def test_each_result_shows_its_type_design_and_year(reading_site, open_page):
+    out, base = reading_site
+    page = first_result(open_page, base, "esketamine nasal spray")
+    results = page.locator(".pagefind-ui__result")
+    texts = [" ".join(t.split()) for t in results.all_inner_texts()]
+    card = next(t for t in texts if "randomized trial" in t.lower() and "Esketamine nasal spray" in t)
+    assert "Type: Published study" in card and "Design: Randomized controlled trial" in card
+    assert re.search(r"Year: \d{4}", card), card
+    assert texts[0].endswith("Type: Explainer"), texts[0]
+    assert not any("Explains:" in t or "Defines:" in t for t in texts), texts  # ranking fields stay hidden
+    page.get_by_role("checkbox", name=re.compile("^Glossary entry")).check()
+    page.wait_for_timeout(400)
+    only = [t.strip() for t in page.locator(RESULT_LINK).all_inner_texts()]
+    assert only and all(t in {"Esketamine", "Ketamine", "Dissociation", "NMDA receptor"} for t in only), only
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["desktop", "360px"])
+def test_search_with_page_results_is_axe_clean(reading_site, open_page, viewport):
+    from test_a11y import describe, run_axe
+
+    out, base = reading_site
+    page = first_result(open_page, base, "TMS", viewport)
+    violations = run_axe(page)
+    assert not violations, describe(violations)
