@@ -123,7 +123,8 @@ def test_card_results_carry_type_design_and_year_and_read_as_sentences(reading_s
         assert f["filters"]["type"] == ["Published study"]
         assert f["meta"]["design"] and f["meta"]["year"].isdigit()
         assert "Evidence levelLevel" not in f["content"] and "Study design: " in f["content"], f["content"][:400]
-        assert re.search(r"Evidence level: Level \d of 5 \([^)]*\)\. ", f["content"]), f["content"][:600]
+        # each fact a sentence: label, colon, value, full stop
+        assert re.search(r"Study design: [^.]+\. Evidence level: [^.]+\. ", f["content"]), f["content"][:600]
 
 
 # --- in the browser -----------------------------------------------------------------------------
