@@ -28,7 +28,7 @@ from harvest.classify import classify
 from harvest.pubmed_parse import parse_pubmed
 from harvest.record import DESIGN_LABELS
 from harvest.topics import load_topics
-from sitebuild import PM, REAL_API, REFERENCE_DATE, build_site, derive, make_report, sample_records
+from sitebuild import PM, REAL_API, REFERENCE_DATE, ROOT, build_site, derive, make_report, sample_records
 
 # Debian's Chromium unless CHROMIUM_PATH names another real build (Ubuntu's /usr/bin/chromium is a
 # stub that asks for a snap; .ci/install-chromium honours the same variable).
@@ -48,6 +48,7 @@ HOSTILE_TITLE = "<script>alert(1)</script>"
 PAGES = {
     "home": "/",
     "topic": "/topics/tms/",
+    "topic with a meta-analysis": "/topics/psilocybin/",  # the living meta-analysis (data/meta/)
     "card": "/evidence/pubmed/32525788.html",
     "trial card": "/evidence/ctgov/NCT03884387.html",
     "listing": "/topics/tms/design/review/",
@@ -145,7 +146,10 @@ def site(tmp_path_factory) -> Site:
             counts.setdefault(slug, {}).setdefault(rec["source"], 0)
             counts[slug][rec["source"]] += 1
     report = make_report("2025-05-31T03:15:00Z", topics, counts)
-    out = build_site(tmp_path_factory.mktemp("browser-site"), records, editors=editors, report=report,
+    base = tmp_path_factory.mktemp("browser-site")
+    (base / "data" / "meta").mkdir(parents=True)
+    shutil.copy(ROOT / "data" / "meta" / "psilocybin.json", base / "data" / "meta")
+    out = build_site(base, records, editors=editors, report=report,
                      reference_date=REFERENCE_DATE, pagefind=True,
                      settings={"EVIDENCE_PAGE_SIZE": 5})  # small pages, so pagination shows up
     assert (out / "pagefind" / "pagefind-ui.js").is_file(), "Pagefind did not write its UI bundle"
