@@ -17,7 +17,7 @@ PELICANOPTS ?=
 HARVESTOPTS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv build publish serve test check harvest cards bench clean
+.PHONY: help venv build publish serve test test-pelican-lowest check harvest cards bench clean
 
 help: ## Show this help
 	@echo 'Mood Evidence Atlas'
@@ -56,6 +56,16 @@ test: $(VENV)/.stamp-test ## Run the whole test suite (installs test deps and, i
 	bash .ci/install-chromium
 	$(PY) -m pytest $(PYTESTOPTS)
 
+# The plugins use Pelican's signals, settings and writer hook, whose behaviour differs between
+# releases: their tests (real site builds among them) also run on the lowest Pelican pyproject.toml allows.
+PELICAN_LOWEST := $(shell sed -n 's/^ *"pelican>=\([0-9.]*\).*/\1/p' pyproject.toml)
+
+test-pelican-lowest: $(VENV)/.stamp-test ## Run the plugin tests on the lowest Pelican pyproject.toml allows
+	rm -rf .pelican-lowest
+	$(PY) -m pip install --quiet --no-deps --target .pelican-lowest "pelican==$(PELICAN_LOWEST)"
+	PYTHONPATH=.pelican-lowest $(PY) -c "import pelican; assert pelican.__version__.startswith('$(PELICAN_LOWEST)'), pelican.__version__"
+	PYTHONPATH=.pelican-lowest $(PY) -m pytest tests/test_speedups.py $(PYTESTOPTS)
+
 check: $(VENV)/.stamp-runtime ## Check editor content (explainer sections, reading ease, links, overrides.toml)
 	$(PY) -m harvest check
 
@@ -75,4 +85,4 @@ bench: $(VENV)/.stamp-bench ## Run the benchmarks (prints figures; not part of `
 	$(PY) bench/classify.py
 
 clean: ## Remove output/ and caches
-	rm -rf $(OUTPUTDIR) cache .pytest_cache
+	rm -rf $(OUTPUTDIR) cache .pytest_cache .pelican-lowest

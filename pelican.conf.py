@@ -68,6 +68,9 @@ DAY_ARCHIVE_SAVE_AS = ""
 DRAFT_SAVE_AS = ""
 DRAFT_PAGE_SAVE_AS = ""
 DEFAULT_PAGINATION = False
+# One language: no translation grouping.  Pelican's grouping ends in a scan of every article per
+# article (quadratic in the number of cards); None skips it (plugins/speedups).
+ARTICLE_TRANSLATION_ID = None
 DISPLAY_PAGES_ON_MENU = False
 DISPLAY_CATEGORIES_ON_MENU = False
 

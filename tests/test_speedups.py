@@ -13,35 +13,71 @@ import speedups  # noqa: E402
 from pelican import utils  # noqa: E402
 
 
-class Item:
-    """Stands in for a Pelican Content: compared by identity, grouped by slug, lang says original."""
+class Generator:
+    """Stands in for ArticlesGenerator after reading: its settings and taxonomy terms."""
 
-    def __init__(self, slug, lang, in_default_lang):
-        self.slug, self.lang, self.in_default_lang = slug, lang, in_default_lang
-        self.source_path = f"{slug}.{lang}.md"
-        self.metadata = {"translation": "false" if in_default_lang else "true"}
-
-
-def test_fast_process_translations_matches_pelicans_own():
-    def items():
-        return [Item(f"s{i % 7}", f"l{i % 5}" if i % 3 else "fr", bool(i % 3)) for i in range(40)]
-
-    theirs_in, ours_in = items(), items()
-    original = utils.process_translations  # site builds run in subprocesses: never patched here
-    assert original is not speedups._fast_process_translations
-    t_index, t_trans = original(theirs_in, "slug")
-    o_index, o_trans = speedups._fast_process_translations(ours_in, "slug")
-    key = lambda xs: [(x.slug, x.lang) for x in xs]  # noqa: E731
-    assert key(o_index) == key(t_index)
-    assert key(o_trans) == key(t_trans)
-    assert [key(x.translations) for x in ours_in] == [key(x.translations) for x in theirs_in]
+    def __init__(self, **settings):
+        self.settings = {"TAG_SAVE_AS": "", "CATEGORY_SAVE_AS": "", "AUTHOR_SAVE_AS": "", **settings}
+        self.tags = {"t": ["a"]}
+        self.categories = [("c", ["a"])]
+        self.authors = [("x", ["a"])]
 
 
-def test_member_list_answers_membership_like_a_list():
-    a, b, c = Item("a", "en", True), Item("b", "en", True), Item("c", "en", True)
-    members = speedups.MemberList([a, b])
-    assert a in members and b in members and c not in members
-    assert list(members) == [a, b]
+def test_taxonomies_without_pages_or_feeds_are_emptied():
+    gen = Generator()
+    speedups._drop_unwritten_taxonomies(gen)
+    assert (gen.tags, gen.categories, gen.authors) == ({}, [], [])
+
+
+def test_taxonomies_that_write_something_are_kept():
+    for setting in ("TAG_SAVE_AS", "TAG_FEED_ATOM", "CATEGORY_SAVE_AS", "CATEGORY_FEED_RSS", "AUTHOR_SAVE_AS"):
+        gen = Generator(**{setting: "x/{slug}.html"})
+        speedups._drop_unwritten_taxonomies(gen)
+        kept = {"TAG": gen.tags, "CATEGORY": gen.categories, "AUTHOR": gen.authors}[setting.split("_")[0]]
+        assert kept, setting
+
+
+def test_speedups_patch_nothing_in_pelican():
+    """The plugin works through signals and settings: Pelican's own functions stay Pelican's."""
+    import pelican
+    from pelican import generators, writers
+
+    speedups.register()
+    assert "open" not in vars(writers)
+    assert generators.process_translations is utils.process_translations
+    assert generators.ArticlesGenerator.generate_tags.__module__ == "pelican.generators"
+    assert pelican.signals.get_writer.has_receivers_for(pelican.signals.get_writer)
+
+
+def test_writer_keeps_pelicans_overwrite_rules(tmp_path):
+    """A second write of one file is refused exactly as Pelican's own writer refuses it."""
+    from pelican import writers
+
+    def second_write(cls):
+        w = cls(str(tmp_path), settings={})
+        w._open_w(str(tmp_path / "a.html"), "utf-8").close()
+        try:
+            w._open_w(str(tmp_path / "a.html"), "utf-8").close()
+        except Exception as exc:  # noqa: BLE001 - the type differs between Pelican versions
+            return type(exc)
+        return None
+
+    theirs = second_write(writers.Writer)
+    assert theirs is not None and second_write(speedups.IfChangedWriter) is theirs
+
+
+def test_writer_leaves_an_unchanged_file_alone(tmp_path):
+    target = tmp_path / "page.html"
+    target.write_text("<p>same</p>", encoding="utf-8")
+    os.utime(target, ns=(1, 1))
+    w = speedups.IfChangedWriter(str(tmp_path), settings={})
+    with w._open_w(str(target), "utf-8") as fh:
+        fh.write("<p>same</p>")
+    assert target.stat().st_mtime_ns == 1
+    w = speedups.IfChangedWriter(str(tmp_path), settings={})
+    with w._open_w(str(target), "utf-8") as fh:
+        fh.write("<p>new</p>")
+    assert target.read_text(encoding="utf-8") == "<p>new</p>"
 
 
 def test_site_with_and_without_speedups_is_byte_identical(tmp_path):

@@ -1,23 +1,22 @@
-"""Take Pelican's quadratic loops out of a build with tens of thousands of cards.
+"""Take Pelican's quadratic loops out of a build with tens of thousands of cards, without patching Pelican.
 
-Pelican 4.12 tests ``article in articles`` against plain lists in three places that run once per
-article (see /work/shared/notes/performance.md):
+Pelican tests ``article in articles`` against plain lists in places that run once per article (see
+../shared/notes/performance.md); each is switched off through a signal or a setting:
 
 - ``ArticlesGenerator.generate_tags/generate_categories/generate_authors`` build each taxonomy page's
-  ``dates`` with ``[a for a in self.dates if a in articles]``: one list scan per article, per term.
-  They run even when the taxonomy pages are switched off (``*_SAVE_AS = ""``), so all cards in one
-  folder-category cost n² comparisons.
-- ``utils.process_translations`` ends with ``[x for x in content_list if x not in index]``.
-
-The fix is the same membership test against a hash set.  Content objects do not define ``__eq__``,
-so list membership is identity, and an identity set answers exactly the same question; anything
-with its own ``__eq__`` falls back to the list scan, so behaviour is unchanged for every input.
+  ``dates`` with ``[a for a in self.dates if a in articles]``: one list scan per article, per term,
+  even when the taxonomy pages are switched off (``*_SAVE_AS = ""``).  When a taxonomy has no pages
+  and no feeds, its terms are emptied once the articles generator has finished
+  (``article_generator_finalized``), so those loops have nothing to walk; the context keeps them.
+- ``utils.process_translations`` ends with ``[x for x in content_list if x not in index]``.  The site
+  has one language, so pelican.conf.py sets ``ARTICLE_TRANSLATION_ID = None``, which makes Pelican
+  skip translation grouping altogether.
 
 Rebuilds into an existing output/ also pay for rewriting every page: Pelican's writer opens each file
-with "w", and truncating a file that has data costs about 15 times more than reading it (ext4 flushes on
-truncate-and-rewrite).  The writer's ``open`` is given a buffer that writes on close only when the bytes
-differ, so an unchanged page keeps its bytes and its mtime; the writer's own bookkeeping (overwrite
-checks, signals) is untouched.
+with "w", and truncating a file that has data costs about 15 times more than reading it (ext4 flushes
+on truncate-and-rewrite).  Pelican lets a plugin supply the writer (``get_writer``): this one keeps
+Pelican's overwrite bookkeeping and buffers each page, writing it on close only when the bytes
+differ, so an unchanged page keeps its bytes and its mtime.
 
 Objects that live for the whole build are frozen out of the cyclic garbage collector as they are
 made (``gc.freeze`` at start-up and as each card is read), so collections stop walking every card
@@ -25,105 +24,41 @@ ever read: garbage collection took 0.52 s of a 5,000-card build, and takes 0.12 
 Compiled templates are shared by the generators' Jinja environments instead of being compiled once
 per generator.
 
-No settings.  ``register()`` is idempotent (Pelican calls it once per build in the same process).
+No settings of its own.  ``register()`` is idempotent (Pelican calls it once per build in the same
+process).  Tested on the lowest Pelican pyproject.toml allows as well as the locked one (Makefile:
+``make test-pelican-lowest``).
 """
 
 from __future__ import annotations
 
-import builtins
-import functools
 import gc
 import io
 import logging
 import os
-from itertools import groupby
-from operator import attrgetter
 
-import pelican
 from jinja2 import BytecodeCache
-from pelican import generators, signals, utils, writers
+from pelican import signals, writers
 
 from harvest.fileio import write_if_changed
 
 logger = logging.getLogger(__name__)
 
-_PATCHED = "_speedups_patched"
+def _drop_unwritten_taxonomies(generator) -> None:
+    """Articles generator finished: forget the terms of taxonomies that write no page and no feed.
 
-
-class MemberList(list):
-    """A list whose ``in`` is O(1) for objects compared by identity.
-
-    Built right before a taxonomy loop and discarded after it, so the identity set cannot go stale.
+    generate_tags/categories/authors then loop over nothing instead of scanning every card per
+    term; nothing they would have written is lost (an empty ``*_SAVE_AS`` writes nothing), and the
+    context, which templates read, keeps its copy.
     """
-
-    __slots__ = ("_ids",)
-
-    def __init__(self, items=()):
-        super().__init__(items)
-        self._ids = frozenset(map(id, self))
-
-    def __contains__(self, item):
-        if type(item).__eq__ is object.__eq__:
-            return id(item) in self._ids
-        return list.__contains__(self, item)
-
-
-def _with_member_lists(method, attr: str):
-    """Run ``method`` with ``self.<attr>``'s article lists swapped for MemberLists, then restore."""
-
-    @functools.wraps(method)
-    def wrapper(self, write):
-        original = getattr(self, attr)
-        if isinstance(original, dict):
-            swapped = {term: MemberList(arts) for term, arts in original.items()}
-        else:
-            swapped = [(term, MemberList(arts)) for term, arts in original]
-        setattr(self, attr, swapped)
-        try:
-            return method(self, write)
-        finally:
-            setattr(self, attr, original)
-
-    return wrapper
-
-
-def _fast_process_translations(content_list, translation_id=None):
-    """pelican.utils.process_translations (4.12) with its last line done against an identity set."""
-    if not translation_id:
-        return content_list, []
-    # Same steps as Pelican's function (sort, group, pick originals, link translations); only the
-    # last line differs.
-    if isinstance(translation_id, str):
-        translation_id = {translation_id}
-    index = []
-    try:
-        content_list.sort(key=attrgetter(*translation_id))
-    except TypeError:
-        raise TypeError(
-            f"Cannot unpack {translation_id}, 'translation_id' must be falsy, a"
-            " string or a collection of strings"
-        ) from None
-    except AttributeError:
-        raise AttributeError(
-            f"Cannot use {translation_id} as 'translation_id', there "
-            "appear to be items without these metadata "
-            "attributes"
-        ) from None
-
-    for id_vals, items in groupby(content_list, attrgetter(*translation_id)):
-        id_vals = (id_vals,) if len(translation_id) == 1 else id_vals
-        with_str = "with" + ", ".join([' {} "{{}}"'] * len(translation_id)).format(
-            *translation_id
-        ).format(*id_vals)
-        items = list(items)
-        original_items = utils.get_original_items(items, with_str)
-        index.extend(original_items)
-        for a in items:
-            a.translations = [x for x in items if x != a]
-
-    members = MemberList(index)
-    translations = [x for x in content_list if x not in members]
-    return index, translations
+    settings = generator.settings
+    if not settings.get("TAG_SAVE_AS") and not settings.get("TAG_FEED_ATOM") and not settings.get("TAG_FEED_RSS"):
+        generator.tags = {}
+    if not settings.get("CATEGORY_SAVE_AS") and not settings.get("CATEGORY_FEED_ATOM") \
+            and not settings.get("CATEGORY_FEED_RSS"):
+        generator.categories = []
+    if not settings.get("AUTHOR_SAVE_AS") and not settings.get("AUTHOR_FEED_ATOM") \
+            and not settings.get("AUTHOR_FEED_RSS"):
+        generator.authors = []
 
 
 class _WriteIfChanged(io.StringIO):
@@ -143,11 +78,26 @@ class _WriteIfChanged(io.StringIO):
             write_if_changed(self._path, text.encode(self._encoding))
 
 
-def _writer_open(file, mode="r", *args, encoding=None, **kwargs):
-    """``open`` as seen from pelican/writers.py, whose only call is ``open(filename, "w", encoding=...)``."""
-    if mode == "w" and not args and not kwargs and file != os.devnull:
-        return _WriteIfChanged(file, encoding or "utf-8")
-    return builtins.open(file, mode, *args, encoding=encoding, **kwargs)
+class IfChangedWriter(writers.Writer):
+    """Pelican's writer with one difference: a page reaches the disk only when its bytes changed.
+
+    ``_open_w`` is where the writer checks that no page overwrites another and opens the file.  A
+    file's first write (every write, in this site) is recorded as Pelican records it and buffered;
+    a second write of the same file goes to Pelican's own method, so its overwrite rules (raise,
+    skip, override), which differ between Pelican versions, stay Pelican's.
+    """
+
+    def _open_w(self, filename, encoding, override=False):
+        if filename in self._written_files or filename in self._overridden_files:
+            return super()._open_w(filename, encoding, override)
+        if override:
+            self._overridden_files.add(filename)
+        self._written_files.add(filename)
+        return _WriteIfChanged(filename, encoding or "utf-8")
+
+
+def _get_writer(_pelican):
+    return IfChangedWriter
 
 
 def _freeze_heap(*_args):
@@ -206,26 +156,11 @@ def _start_build(*_args):
 
 
 def register():
-    # Connected before the idempotence check: signals are per process, receivers are weak refs
-    # kept alive by the module-level function.
+    # Signals are per process and receivers weak refs kept alive by these module-level functions;
+    # connecting the same function again is a no-op, so a second register() changes nothing.
     signals.initialized.connect(_start_build)
     signals.generator_init.connect(_share_compiled_templates)
     signals.article_generator_preread.connect(_freeze_heap)  # each card so far, as reading goes on
     signals.article_generator_pretaxonomy.connect(_freeze_heap)  # the last one
-    if getattr(generators.ArticlesGenerator, _PATCHED, False):
-        return
-    gen = generators.ArticlesGenerator
-    gen.generate_tags = _with_member_lists(gen.generate_tags, "tags")
-    gen.generate_categories = _with_member_lists(gen.generate_categories, "categories")
-    gen.generate_authors = _with_member_lists(gen.generate_authors, "authors")
-    # The copy above follows Pelican 4.12's body; other versions keep their own function.
-    if pelican.__version__.startswith("4.12."):
-        # generators.py imported the name, so patch it where it is looked up.
-        generators.process_translations = _fast_process_translations
-        utils.process_translations = _fast_process_translations
-    else:
-        logger.warning("speedups: Pelican %s, process_translations left as is", pelican.__version__)
-    # A module global named "open" shadows the builtin for pelican/writers.py only.
-    writers.open = _writer_open
-    setattr(gen, _PATCHED, True)
-    logger.debug("speedups: taxonomy and translation loops use set membership")
+    signals.article_generator_finalized.connect(_drop_unwritten_taxonomies)
+    signals.get_writer.connect(_get_writer)
