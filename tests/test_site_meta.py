@@ -38,6 +38,10 @@ def psilocybin_records() -> list[dict]:
         # a trial completed after the last search, no results (id, status, dates, enrolment altered)
         derive(trial, "NCT93000001", design="rct", status="COMPLETED", has_results=False,
                primary_completion_date="2026-03", enrollment=120, topics=["psilocybin"]),
+        # a trial completed in 2023 that has posted no results: in the dissemination gap (id, status,
+        # dates, enrolment altered)
+        derive(trial, "NCT93000003", design="rct", status="COMPLETED", has_results=False, linked_pmids=[],
+               primary_completion_date="2023-05", enrollment=60, topics=["psilocybin"]),
         # a recruiting randomized trial (id, status, enrolment altered)
         derive(trial, "NCT93000002", design="rct", status="RECRUITING", has_results=False,
                primary_completion_date="2027-06", enrollment=40, topics=["psilocybin"]),
@@ -70,10 +74,10 @@ def test_glance_counts_from_the_cards_in_fixed_wording(site):
     assert rows == {
         "Randomized trials reported in PubMed": "2 · list",
         "Randomized trials registered on ClinicalTrials.gov":
-            f"3, with {trial_enrolment + 160:,} participants enrolled or planned as registered",
+            f"4, with {trial_enrolment + 220:,} participants enrolled or planned as registered",
         "Systematic reviews and meta-analyses in the last five years": "1 (published since 2021-06-01 )",
         "Trials recruiting now": "1 · list",
-        "Completed trials that have posted no results on ClinicalTrials.gov": "1 of 2 completed · list",
+        "Completed trials without results more than a year after completion": "1 of 3 completed · list",
     }
     assert "as of 2026-06-01" in text(glance)
     quote = glance.find("figure", class_="glance-quote")
@@ -144,3 +148,9 @@ def test_meter_counts_what_appeared_since_the_last_search(site):
 def test_topic_without_a_database_has_no_meta_analysis(site):
     assert page(site, "tms").find(id="meta-analysis") is None
     assert page(site, "tms").find(id="at-a-glance") is not None
+    assert page(site, "tms").select_one('.on-this-page a[href="#meta-analysis"]') is None
+
+
+def test_on_this_page_leads_to_the_glance_and_the_pooled_result(site):
+    hrefs = [a["href"] for a in page(site).select(".on-this-page a")]
+    assert "#at-a-glance" in hrefs and "#meta-analysis" in hrefs

@@ -11,7 +11,7 @@ its authors'.  The rules, stated on the Methods page:
 - systematic reviews and meta-analyses in the last five years: PubMed cards of those designs dated
   within five years before the reference date (the last harvest), retracted papers left out;
 - recruiting now: trials recruiting, not yet recruiting or enrolling by invitation;
-- completed without results: completed trials on ClinicalTrials.gov that have posted no results.
+- completed without results: the topic's dissemination gap (model.dissemination_gap, Methods #gap).
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ def glance(cards: list, reference: dt.date) -> dict:
     syntheses = sorted((a for a in pubs if a.record["design"] in SYNTHESES and _on_or_after(a.record, since)),
                        key=lambda a: model.newest_key(a.record))
     newest = syntheses[0] if syntheses else None
-    completed = [a for a in trials if a.record["status"] == "COMPLETED"]
     return {
         "rct_reports": len(reported),
         "rct_registered": len(registered),
@@ -56,7 +55,5 @@ def glance(cards: list, reference: dt.date) -> dict:
         "newest": newest,
         "newest_conclusion": newest.ev["bottom_line_html"] if newest is not None and newest.ev.get("bottom_line") else None,
         "recruiting": sum(1 for a in trials if model.is_recruiting(a.record)),
-        "completed": len(completed),
-        "completed_without_results": sum(1 for a in completed if not a.record.get("has_results")),
         "as_of": reference.isoformat(),
     }
