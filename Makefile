@@ -15,9 +15,11 @@ PORT        ?= 8000
 
 PELICANOPTS ?=
 HARVESTOPTS ?=
+# One lock for every platform and Python the project supports (pyproject: requires-python).
+LOCKOPTS    := --generate-hashes --universal --python-version 3.11 --no-header --quiet
 
 .DEFAULT_GOAL := help
-.PHONY: help venv build publish serve test test-pelican-lowest check harvest cards bench clean
+.PHONY: help venv build publish serve test test-pelican-lowest check harvest cards bench lock clean
 
 help: ## Show this help
 	@echo 'Mood Evidence Atlas'
@@ -29,16 +31,20 @@ help: ## Show this help
 	@echo 'Variables: PORT=$(PORT)  PELICANOPTS=  HARVESTOPTS= (e.g. HARVESTOPTS="--full --topic tms")'
 	@echo 'Environment: NCBI_API_KEY, NCBI_EMAIL, EUTILS_BASE_URL, CTGOV_BASE_URL (see README.md)'
 
-# The venv is rebuilt when pyproject.toml changes; stamps keep runtime and test installs apart
-# so `make build` never pulls in browser-test packages.
-$(VENV)/.stamp-runtime: pyproject.toml
+# Installs come from the lock files (exact versions with hashes, made by `make lock` from
+# pyproject.toml); the venv is refreshed when they change.  Stamps keep runtime and test installs
+# apart so `make build` never pulls in browser-test packages.
+LOCK_RUNTIME := requirements/runtime.txt
+LOCK_TEST    := requirements/test.txt
+
+$(VENV)/.stamp-runtime: pyproject.toml $(LOCK_RUNTIME)
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK_RUNTIME)
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.stamp-test: $(VENV)/.stamp-runtime pyproject.toml
-	$(PY) -m pip install --quiet -e '.[test]'
+$(VENV)/.stamp-test: $(VENV)/.stamp-runtime $(LOCK_TEST)
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK_TEST)
 	touch $@
 
 venv: $(VENV)/.stamp-runtime ## Create/refresh the virtualenv (.venv)
@@ -83,6 +89,12 @@ bench: $(VENV)/.stamp-bench ## Run the benchmarks (prints figures; not part of `
 	$(PY) bench/harvest.py
 	$(PY) bench/build.py
 	$(PY) bench/classify.py
+
+lock: ## Refresh the lock files (requirements/*.txt) from pyproject.toml (asks PyPI)
+	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet "uv>=0.9,<1"
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test $(LOCKOPTS) -o $(LOCK_TEST)
+	$(VENV)/bin/uv pip compile pyproject.toml $(LOCKOPTS) -c $(LOCK_TEST) -o $(LOCK_RUNTIME)
 
 clean: ## Remove output/ and caches
 	rm -rf $(OUTPUTDIR) cache .pytest_cache .pelican-lowest
