@@ -135,6 +135,7 @@ def view(doc: dict, cards: list, by_id: dict, siteurl: str, slug: str) -> dict:
         "rob_marks": [{"value": k, "symbol": v[0], "words": v[2]} for k, v in ROB_MARKS.items() if k],
         "svg_file": f"topics/{slug}/forest.svg",
         "svg": forest_svg(doc, studies),
+        "svg_size": forest_size(len(studies)),
         "alt": (f"Forest plot of {p['k']} studies: pooled Hedges' g {fmt(p['g'])}, 95% confidence interval "
                 f"{fmt(p['ci'][0])} to {fmt(p['ci'][1])}; the same numbers are in the table below."),
     }
@@ -164,6 +165,11 @@ def _ticks(lo: float, hi: float) -> list[float]:
     return out
 
 
+def forest_size(n: int) -> tuple[int, int]:
+    """Width and height of the forest plot of n studies (the SVG's own viewBox)."""
+    return WIDTH, 2 * ROW + n * ROW + ROW // 2 + ROW + 3 * ROW + 4
+
+
 def forest_svg(doc: dict, studies: list[dict]) -> bytes:
     """The forest plot as SVG bytes: squares sized by weight, CI whiskers, pooled diamond with the
     prediction interval as a line through it, RoB 2 marks per domain.  Deterministic."""
@@ -180,7 +186,7 @@ def forest_svg(doc: dict, studies: list[dict]) -> bytes:
     n = len(studies)
     pooled_y = top + n * ROW + ROW // 2
     axis_y = pooled_y + ROW
-    height = axis_y + 3 * ROW + 4
+    height = forest_size(n)[1]
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" '
            f'height="{height}" role="img" {FONT} font-size="12">',
            f'<rect width="{WIDTH}" height="{height}" fill="#fff"/>',
