@@ -146,6 +146,11 @@ class Emulator(BaseHTTPRequestHandler):
                 self.tokens[token] = offset + size
                 body += b', "nextPageToken": "' + token.encode() + b'"'
             return self._send(body + b"}", "application/json")
+        if path.startswith("/metapsy/"):  # a Metapsy database: the real copy in tests/data/metapsy
+            parts = path.split("/")  # /metapsy/<owner>/<name>/<ref>/<file...>
+            local = ROOT / "tests" / "data" / "metapsy" / parts[3] / "/".join(parts[5:])
+            if len(parts) > 5 and local.is_file():
+                return self._send(local.read_bytes(), "text/plain; charset=utf-8")
         self._send(b"not found", "text/plain", 404)
 
 
@@ -198,8 +203,9 @@ def main() -> int:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Emulator)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NCBI_", "HARVEST_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NCBI_", "HARVEST_", "METAPSY_"))}
     env.update(EUTILS_BASE_URL=f"{base}/eutils/", CTGOV_BASE_URL=f"{base}/ctgov/", HARVEST_NO_THROTTLE="1",
+               METAPSY_BASE_URL=f"{base}/metapsy/",
                NCBI_EMAIL="bench@example.org", PYTHONPATH=str(ROOT))
     with tempfile.TemporaryDirectory(prefix="harvest-bench-") as tmp:
         content, data = Path(tmp, "content"), Path(tmp, "data")
