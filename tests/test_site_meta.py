@@ -154,3 +154,19 @@ def test_topic_without_a_database_has_no_meta_analysis(site):
 def test_on_this_page_leads_to_the_glance_and_the_pooled_result(site):
     hrefs = [a["href"] for a in page(site).select(".on-this-page a")]
     assert "#at-a-glance" in hrefs and "#meta-analysis" in hrefs
+
+
+def test_forest_svg_escapes_harvested_text():
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT / "plugins"))
+    from evidence import meta
+
+    doc = json.loads((ROOT / "data" / "meta" / "psilocybin.json").read_text(encoding="utf-8"))
+    doc["studies"][0]["study"] = '<script>alert(1)</script> & "Back"'  # the real row's name made hostile
+    svg = meta.view(doc, [], {}, "", "psilocybin")["svg"]
+    tree = ElementTree.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    assert not list(tree.iter(ns + "script")) and not list(tree.iter("script"))
+    assert '<script>alert(1)</script> & "Back"' in [t.text for t in tree.iter(ns + "text")]

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 from html import escape
+from urllib.parse import quote
 
 from . import model
 
@@ -71,8 +72,8 @@ def _arm_text(comparison: str) -> str:
 
 def _registry_url(reg: str) -> str:
     if reg.upper().startswith("NCT"):
-        return f"https://clinicaltrials.gov/study/{reg.upper()}"
-    return f"https://trialsearch.who.int/Trial2.aspx?TrialID={reg}"
+        return f"https://clinicaltrials.gov/study/{quote(reg.upper())}"
+    return f"https://trialsearch.who.int/Trial2.aspx?TrialID={quote(reg, safe='')}"
 
 
 def view(doc: dict, cards: list, by_id: dict, siteurl: str, slug: str) -> dict:
@@ -99,7 +100,7 @@ def view(doc: dict, cards: list, by_id: dict, siteurl: str, slug: str) -> dict:
             weight_text=f"{s['weight'] * 100:.1f}%",
             comparison_text=_arm_text(s["comparison"]),
             instrument_text=INSTRUMENTS.get(s["instrument"] or "", (s["instrument"] or "").upper()),
-            paper=paper, doi_url=f"https://doi.org/{dois[0]}" if dois else None, doi=dois[0] if dois else None,
+            paper=paper, doi_url=f"https://doi.org/{quote(dois[0], safe='/')}" if dois else None, doi=dois[0] if dois else None,
             trial=trial, registry_url=_registry_url(reg) if reg else None,
             rob_marks=[{"key": key, "short": short, "domain": name, "value": s["rob"].get(key),
                         "symbol": ROB_MARKS.get(s["rob"].get(key), ROB_MARKS[None])[0],
