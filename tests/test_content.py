@@ -310,6 +310,25 @@ def test_about_and_home_carry_the_disclaimer(name):
     assert DISCLAIMER in " ".join(text.split())
 
 
+@pytest.mark.parametrize("name", ["about.md", "home.md"])
+def test_about_and_home_link_every_explainer(name):
+    text = (CONTENT / "pages" / name).read_text(encoding="utf-8")
+    slugs = sorted(p.stem for p in (CONTENT / "topics").glob("*.md"))
+    assert set(EXPLAINER_SLUGS) <= set(slugs)
+    missing = [slug for slug in slugs if f"{{filename}}/topics/{slug}.md" not in text]
+    assert missing == []
+    assert "five" not in text.lower()
+
+
+def test_home_figures_link_to_their_primary_sources():
+    text = (CONTENT / "pages" / "home.md").read_text(encoding="utf-8")
+    assert "ScienceDirect" not in text
+    # Each paragraph that states a figure links straight to where the figure comes from.
+    for block in _md_html(text.split("\n\n", 1)[1]).select("p"):
+        if FIGURE_RE.search(block.get_text()):
+            assert [a for a in block.select("a[href^='https://']")], block.get_text()[:80]
+
+
 def test_home_intro_is_hidden_and_pages_have_their_slugs():
     for name, slug in [("home.md", "home-intro"), ("about.md", "about"), ("methods.md", "methods"),
                        ("glossary.md", "glossary")]:
