@@ -1,7 +1,7 @@
 """Bytes a reader downloads for a first search, measured in Debian Chromium through Playwright.
 
 Serves a built site from 127.0.0.1, opens its search page, types one query and waits until the
-results are shown and the network is idle, then adds up every response under ``/pagefind/`` (the UI,
+results are shown and the network is idle, then adds up every response under ``/pagefind/`` (and the merged parts ``/pagefind-<k>/``) (the UI,
 the engine, metadata, filter files, index chunks and result fragments).  Sizes are what a host that
 compresses would send: Pagefind's own index files are already gzip and count as they are; the rest
 (JavaScript, WebAssembly, CSS) count gzip-compressed at level 6, as GitHub Pages serves them.
@@ -12,10 +12,13 @@ from __future__ import annotations
 import functools
 import gzip
 import http.server
+import re
 import threading
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
+# Pagefind bundles: pagefind/ and the parts merged into it (plugins/search/parts.py: pagefind-<k>/).
+BUNDLE = re.compile(r"/(pagefind(?:-\d+)?/.*)$")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update"]
 
@@ -46,12 +49,12 @@ def first_search_kb(site: Path, query: str, page: str = "/search/", timeout_ms: 
                 tab = browser.new_page(viewport={"width": 1280, "height": 900})
 
                 def seen(response):
-                    url = response.url
-                    if "/pagefind/" in url and response.status == 200:
+                    found = BUNDLE.search(response.url)
+                    if found and response.status == 200:
                         try:
-                            sizes[url.split("/pagefind/", 1)[1]] = transfer_size(response.body())
+                            sizes[found.group(1)] = transfer_size(response.body())
                         except Exception:  # noqa: BLE001 - a response whose body is gone counts 0
-                            sizes[url.split("/pagefind/", 1)[1]] = 0
+                            sizes[found.group(1)] = 0
 
                 tab.on("response", seen)
                 tab.goto(base + page, wait_until="networkidle")

@@ -18,9 +18,12 @@ input, in parallel with the whole writing phase:
 Listing pages are not indexed: they repeat card titles and add index size, not answers.  Pagefind
 refuses to write an empty index, so a site without cards gets none.
 
+The index is built in parts of at most ``part_size`` cards, each by its own Pagefind run, and only
+the parts whose documents changed are rebuilt (plugins/search/parts.py); the search page merges them.
+
 Setting (optional)::
 
-    SEARCH_INDEX = {"enabled": True}
+    SEARCH_INDEX = {"enabled": True, "part_size": 5000}
 """
 
 from __future__ import annotations
@@ -39,11 +42,13 @@ from pelican.generators import ArticlesGenerator
 
 from harvest.fileio import mirror_tree
 
-from . import pages
+from . import pages, parts
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS = {"enabled": True}
+# part_size: most cards in one Pagefind index (plugins/search/parts.py); ~120 KB of Pagefind memory
+# per card, so 5,000 keep one run near 0.6 GB.
+DEFAULTS = {"enabled": True, "part_size": 5000}
 _children: dict[int, tuple[multiprocessing.Process, object, str]] = {}  # id(settings) → child
 
 
@@ -73,39 +78,78 @@ def sentences(html: str) -> str:
     return _DD_END.sub(". </dd>", _DT_END.sub(": </dt>", html))
 
 
-def _write(site: str, rel: str, html: str) -> None:
+def _write(site: str, rel: str, html: str) -> bytes:
     path = os.path.join(site, rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(html)
+    data = html.encode("utf-8")
+    with open(path, "wb") as fh:
+        fh.write(data)
+    return data
 
 
 def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str, conn) -> None:
-    """Child process: render the search documents, run Pagefind, report (exit code, last output)."""
+    """Child process: render the search documents, run Pagefind per changed part, report (exit
+    code, last output)."""
     try:
+        opts = options(generator.settings)
+        n_parts = parts.count(len(cards), opts["part_size"])
+        docs: list[dict[str, bytes]] = [{} for _ in range(n_parts)]
         template = generator.get_template("search_doc")
-        site, staged = os.path.join(workdir, "site"), os.path.join(workdir, "index")
         for article in cards:
-            _write(site, article.save_as, sentences(template.render({**generator.context, "article": article})))
+            k = parts.part_of(article.record["id"], n_parts)
+            html = sentences(template.render({**generator.context, "article": article}))
+            docs[k][article.save_as] = _write(os.path.join(workdir, f"site-{k}"), article.save_as, html)
         page_template = generator.get_template("search_page_doc")
         for doc in pages.page_docs(generator.context):
-            _write(site, doc.save_as, sentences(page_template.render({**generator.context, "doc": doc})))
-        # Pagefind writes to tmpfs and the index is mirrored into the output: Pagefind itself leaves
-        # every earlier build's files behind under their old hashes (a rebuild into an existing
-        # output/ grew it by a metadata file each time), and it rewrites files that did not change.
-        done = subprocess.run(
-            [*_pagefind_command(), "--site", site, "--glob", "**/*.html",
-             "--output-path", staged, "--silent"],
-            capture_output=True, text=True,
-        )
-        lines = (done.stdout + done.stderr).strip().splitlines()
-        if done.returncode == 0:
-            mirror_tree(staged, os.path.join(output, "pagefind"))
-        conn.send((done.returncode, lines[-1] if lines else ""))
+            html = sentences(page_template.render({**generator.context, "doc": doc}))
+            docs[0][doc.save_as] = _write(os.path.join(workdir, "site-0"), doc.save_as, html)
+
+        command = _pagefind_command()
+        cache = generator.settings.get("CACHE_PATH")
+        before = parts.load(cache, output)
+        salt = f"{_pagefind_version(command)}|{n_parts}"
+        after, done_parts = {}, 0
+        for k in range(n_parts):
+            key = parts.digest(docs[k], salt)
+            after[str(k)] = key
+            if before.get(str(k)) == key and parts.intact(output, k):
+                continue  # same documents, same Pagefind: its files stay as they are
+            # Pagefind writes to tmpfs and the part is mirrored into the output: Pagefind itself
+            # leaves every earlier build's files behind under their old hashes, and it rewrites
+            # files that did not change.  One part at a time, so one part's memory at most.
+            staged = os.path.join(workdir, f"index-{k}")
+            run = subprocess.run(
+                [*command, "--site", os.path.join(workdir, f"site-{k}"), "--glob", "**/*.html",
+                 "--output-path", staged, "--silent"],
+                capture_output=True, text=True,
+            )
+            if run.returncode != 0:
+                lines = (run.stdout + run.stderr).strip().splitlines()
+                parts.save(cache, output, {})  # nothing known about the output any more
+                conn.send((run.returncode, lines[-1] if lines else ""))
+                return
+            mirror_tree(staged, os.path.join(output, parts.folder(k)))
+            shutil.rmtree(staged, ignore_errors=True)
+            done_parts += 1
+        # Parts of an earlier build with more parts than this one.
+        k = n_parts
+        while os.path.isdir(os.path.join(output, parts.folder(k))):
+            shutil.rmtree(os.path.join(output, parts.folder(k)))
+            k += 1
+        parts.save(cache, output, after)
+        conn.send((0, f"{done_parts} of {n_parts} part(s) indexed"))
     except BaseException as exc:  # noqa: BLE001 - anything the child hits must reach the parent
         conn.send((1, f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()
+
+
+def _pagefind_version(command: list[str]) -> str:
+    """What the index format depends on besides the documents: a new Pagefind rebuilds every part."""
+    try:
+        return subprocess.run([*command, "--version"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "unknown"
 
 
 def start(generators):
@@ -120,6 +164,8 @@ def start(generators):
     # costs seconds of system time, and these live only until Pagefind has read them.
     shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     workdir = tempfile.mkdtemp(prefix="atlas-search-", dir=shm)
+    # The search page (written by the parent while the child indexes) merges the other parts.
+    articles.context["search_merge"] = parts.bundle_paths(parts.count(len(cards), options(articles.settings)["part_size"]))
     receive, send = multiprocessing.Pipe(duplex=False)
     child = multiprocessing.get_context("fork").Process(
         target=_index, args=(articles, cards, workdir, articles.output_path, send), daemon=True)

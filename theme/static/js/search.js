@@ -11,9 +11,14 @@
   var bundle = new URL(el.getAttribute("data-bundle") || "/pagefind/", document.baseURI).href;
   // Open filter groups push the results below the fold on a phone: open them on wide screens only.
   var wide = window.matchMedia("(min-width: 48rem)").matches;
+  // A large index is built in parts (plugins/search/parts.py): the others are merged into this one.
+  var merge = (el.getAttribute("data-merge") || "").split(" ").filter(Boolean).map(function (path) {
+    return { bundlePath: new URL(path, document.baseURI).href };
+  });
   var ui = new PagefindUI({
     element: "#search",
     bundlePath: bundle,
+    mergeIndex: merge,
     showImages: false,
     showSubResults: false,
     resetStyles: false,

@@ -1,0 +1,78 @@
+"""The search index in parts: bounded memory per Pagefind run, and unchanged parts left alone.
+
+Pagefind holds a whole index in memory while it writes it: 2.4 GB for 20,000 cards in one index,
+more than a 1.5 GiB budget per process allows.  So the cards are split into parts of at most
+``part_size`` (a stable hash of the record id picks the part, so a card stays in its part from one
+build to the next while the number of parts is unchanged), each part is a complete Pagefind bundle
+built by its own Pagefind run, one after another, and the search page merges them in the browser
+(Pagefind's ``mergeIndex``; merged indexes reuse the primary's search engine, so the engine is
+downloaded once).  Part 0 is ``pagefind/`` and also holds the editor pages (explainers, glossary,
+Methods); part k > 0 is ``pagefind-k/``.
+
+Each part's documents are hashed; a part whose documents, Pagefind version and part layout are the
+same as in the last build into this output (``<CACHE_PATH>/search-parts.json``) and whose files are
+still there is not rebuilt, so its files keep their bytes and mtimes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+
+MANIFEST = "search-parts.json"
+
+
+def count(n_cards: int, part_size: int) -> int:
+    return max(1, math.ceil(n_cards / max(1, part_size)))
+
+
+def part_of(record_id: str, parts: int) -> int:
+    if parts == 1:
+        return 0
+    return int.from_bytes(hashlib.sha256(record_id.encode("utf-8")).digest()[:8], "big") % parts
+
+
+def folder(k: int) -> str:
+    """Output folder of part k, relative to the output root."""
+    return "pagefind" if k == 0 else f"pagefind-{k}"
+
+
+def bundle_paths(parts: int) -> list[str]:
+    """Folders (with a trailing slash) the search page merges into the primary index."""
+    return [folder(k) + "/" for k in range(1, parts)]
+
+
+def digest(docs: dict[str, bytes], salt: str) -> str:
+    h = hashlib.sha256(salt.encode("utf-8"))
+    for rel in sorted(docs):
+        h.update(rel.encode("utf-8") + b"\0" + hashlib.sha256(docs[rel]).digest())
+    return h.hexdigest()
+
+
+def load(cache_path: str | None, output: str) -> dict:
+    if not cache_path:
+        return {}
+    try:
+        with open(os.path.join(cache_path, MANIFEST), encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    # Only a manifest of this output folder says what its files hold.
+    return data.get("parts", {}) if data.get("output") == os.path.abspath(output) else {}
+
+
+def save(cache_path: str | None, output: str, parts: dict[str, str]) -> None:
+    if not cache_path:
+        return
+    os.makedirs(cache_path, exist_ok=True)
+    tmp = os.path.join(cache_path, MANIFEST + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump({"output": os.path.abspath(output), "parts": parts}, fh, indent=1, sort_keys=True)
+    os.replace(tmp, os.path.join(cache_path, MANIFEST))
+
+
+def intact(output: str, k: int) -> bool:
+    """The part's bundle is still in the output (its entry file names every other file)."""
+    return os.path.isfile(os.path.join(output, folder(k), "pagefind-entry.json"))

@@ -1,0 +1,109 @@
+"""A rebuild into an existing output after a change gives what a full build of the same content gives,
+and leaves the files whose inputs did not change alone (bytes and mtimes); the search index is built in
+parts (plugins/search/parts.py) and only the parts whose documents changed are rebuilt."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from sitebuild import REFERENCE_DATE, build_site, derive, sample_records
+
+pytestmark = pytest.mark.slow
+
+# Small parts so that the sample site's cards fall into several Pagefind indexes.
+PARTS = {"SEARCH_INDEX": {"enabled": True, "part_size": 6}}
+
+# Pagefind writes its filter and metadata files (and the entry file naming them) differently on each
+# run over the same documents (upstream Pagefind/pagefind#638: fragments are stable since 1.3, the
+# "filter/metadata indexes" are not), so two full builds already differ in those files alone.
+UNSTABLE = re.compile(r"^pagefind(-\d+)?/(filter/.+\.pf_filter|pagefind\..+\.pf_meta|pagefind-entry\.json)$")
+
+
+def state(out: Path) -> dict[str, tuple[str, int]]:
+    return {p.relative_to(out).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in out.rglob("*") if p.is_file()}
+
+
+def indexed_urls(out: Path, folder: str) -> dict[str, str]:
+    """url → indexed text of one Pagefind bundle (fragments: gzip of 'pagefind_dcd' + JSON)."""
+    found = {}
+    for path in (out / folder / "fragment").glob("*.pf_fragment"):
+        data = json.loads(gzip.decompress(path.read_bytes())[len(b"pagefind_dcd"):])
+        found[data["url"]] = data["content"]
+    return found
+
+
+def revised(records: list[dict]) -> list[dict]:
+    # Test alteration of a real record: PMID 28427393's title, as a later harvest might revise it.
+    # The trial card NCT05245214 lists this publication, so its page changes too.
+    title = "Revised title of the linked review"
+    return [derive(r, title=title, title_html=title) if r["id"] == "pubmed:28427393" else r for r in records]
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    records, editors = sample_records()
+    work = tmp_path_factory.mktemp("incremental")
+    out = build_site(work, records, editors=editors, reference_date=REFERENCE_DATE, settings=PARTS)
+    before = state(out)
+    changed = revised(records)
+    build_site(work, changed, editors=editors, reference_date=REFERENCE_DATE, settings=PARTS, output=out)
+    fresh = build_site(tmp_path_factory.mktemp("fresh"), changed, editors=editors,
+                       reference_date=REFERENCE_DATE, settings=PARTS)
+    return {"out": out, "before": before, "after": state(out), "fresh": fresh}
+
+
+def test_rebuild_is_byte_identical_to_a_full_build_of_the_same_content(builds):
+    after, fresh = builds["after"], state(builds["fresh"])
+    stable = sorted(k for k in after.keys() | fresh.keys() if not UNSTABLE.match(k))
+    assert stable, "nothing built"
+    differ = [k for k in stable if (after.get(k) or ("",))[0] != (fresh.get(k) or ("",))[0]]
+    assert differ == []
+    # the change itself is there, on the card, on the trial that links it, and in the search index
+    assert "Revised title of the linked review" in (builds["out"] / "evidence/pubmed/28427393.html").read_text("utf-8")
+    assert "Revised title of the linked review" in (builds["out"] / "evidence/ctgov/NCT05245214.html").read_text("utf-8")
+    texts = {}
+    for folder in ("pagefind", "pagefind-1", "pagefind-2", "pagefind-3"):
+        if (builds["out"] / folder).is_dir():
+            texts.update(indexed_urls(builds["out"], folder))
+    assert "Revised title of the linked review" in texts["/evidence/pubmed/28427393.html"]
+
+
+def test_files_whose_inputs_did_not_change_keep_bytes_and_mtimes(builds):
+    before, after = builds["before"], builds["after"]
+    rewritten = sorted(k for k in after if k in before and after[k][1] != before[k][1])
+    # Pages that show the changed record, the downloads, feeds and listings holding it, and the one
+    # search part it is in, may change; an unrelated card page, its citation files and the search
+    # parts without the changed cards may not.
+    for untouched in ("evidence/pubmed/32525788.html", "evidence/pubmed/32525788.ris",
+                      "evidence/ctgov/NCT00973089.html", "downloads/record.schema.json"):
+        assert untouched not in rewritten, untouched
+    parts = sorted({k.split("/")[0] for k in after if k.startswith("pagefind")})
+    assert len(parts) >= 3, parts  # the sample site really is split
+    untouched_parts = [p for p in parts if not any(k.startswith(p + "/") for k in rewritten)]
+    assert untouched_parts, f"every search part was rebuilt: {rewritten}"
+    assert all(after[k] == before[k] for k in after if k.split("/")[0] in untouched_parts)
+    assert "evidence/pubmed/28427393.html" in rewritten
+
+
+def test_every_card_is_in_exactly_one_part_and_the_search_page_merges_them(builds):
+    out = builds["out"]
+    parts = sorted(p.name for p in out.iterdir() if p.name.startswith("pagefind"))
+    seen: dict[str, list[str]] = {}
+    for folder in parts:
+        for url in indexed_urls(out, folder):
+            seen.setdefault(url, []).append(folder)
+    cards = {"/" + p.relative_to(out).as_posix() for p in (out / "evidence").rglob("*.html")
+             if "data-pagefind-body" in p.read_text(encoding="utf-8")}
+    assert cards and cards <= set(seen)
+    assert all(len(where) == 1 for where in seen.values()), {u: w for u, w in seen.items() if len(w) > 1}
+    search = BeautifulSoup((out / "search" / "index.html").read_text(encoding="utf-8"), "html.parser")
+    merged = search.select_one("#search")["data-merge"].split()
+    assert sorted(m.rstrip("/").rsplit("/", 1)[1] for m in merged) == [p for p in parts if p != "pagefind"]
