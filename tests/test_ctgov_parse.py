@@ -55,7 +55,9 @@ def test_every_real_ctgov_file_parses(rel):
 
 
 def test_corpus_has_the_expected_files():
-    assert len(CTGOV_FILES) == 7 and WEBSITE in CTGOV_FILES
+    # six single studies, the herniated-disc download and the 128 digital-therapeutic trials
+    assert len(CTGOV_FILES) == 8 and WEBSITE in CTGOV_FILES
+    assert "ctgov-website-download/UserZetsu-dtx-analysis/data/ctg-studies.json" in CTGOV_FILES
 
 
 def test_randomized_phase2_with_results_NCT02210780():
