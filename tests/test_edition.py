@@ -82,6 +82,13 @@ def test_empty_topic_says_this_edition_has_none_yet_not_that_none_exist(shipped)
         assert claim not in said, claim
 
 
+def test_at_a_glance_counts_are_labelled_as_a_snapshots_not_a_harvests(shipped):
+    page = BeautifulSoup((shipped / "topics/psilocybin/index.html").read_text(encoding="utf-8"), "html.parser")
+    said = " ".join(page.select_one("#at-a-glance").get_text(" ").split())
+    assert "Counted from the evidence cards of this snapshot edition" in said
+    assert "the date of the last harvest" not in said
+
+
 def test_digital_therapeutics_page_shows_real_trials_with_status_phase_and_chart(shipped):
     page = BeautifulSoup((shipped / "topics/digital-therapeutics/index.html").read_text(encoding="utf-8"),
                          "html.parser")
