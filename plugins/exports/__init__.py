@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import logging
@@ -169,9 +170,54 @@ def render_set(items: list[Formatted], fmt: str) -> str:
     raise ValueError(f"unknown export format {fmt!r}")
 
 
-def compress(text: str, level: int) -> bytes:
-    """gzip without a file name and with time 0, so equal text gives equal bytes."""
-    return gzip.compress(text.encode("utf-8"), compresslevel=level, mtime=0)
+class Compressed:
+    """Bulk files compressed only when their text changed since the last build into this output.
+
+    gzip is most of what writing the downloads costs; a file whose text (hash), level, size and
+    mtime match ``<CACHE_PATH>/exports.json`` is left as it is, uncompressed text never re-gzipped.
+    """
+
+    MANIFEST = "exports.json"
+
+    def __init__(self, cache_path: str | None, output_path: str):
+        self.path = os.path.join(cache_path, self.MANIFEST) if cache_path else None
+        self.output = os.path.abspath(output_path)
+        self.old, self.new = {}, {}
+        if self.path:
+            try:
+                with open(self.path, encoding="utf-8") as fh:
+                    data = json.load(fh)
+                if data.get("output") == self.output:
+                    self.old = data.get("files") or {}
+            except (OSError, ValueError):
+                pass
+
+    def write(self, path: str, text: str, level: int) -> int:
+        """Write `text` gzip-compressed to `path` unless it is there already; returns the file's size."""
+        raw = text.encode("utf-8")
+        key = f"{hashlib.blake2b(raw, digest_size=16).hexdigest()}:{level}"
+        entry = self.old.get(path)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            st = None
+        if entry and entry["key"] == key and st and [st.st_size, st.st_mtime_ns] == entry["stat"]:
+            self.new[path] = entry
+            return st.st_size
+        data = gzip.compress(raw, compresslevel=level, mtime=0)  # no name, time 0: equal text, equal bytes
+        write_if_changed(path, data)
+        st = os.stat(path)
+        self.new[path] = {"key": key, "stat": [st.st_size, st.st_mtime_ns]}
+        return len(data)
+
+    def save(self) -> None:
+        if not self.path:
+            return
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        tmp = self.path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump({"output": self.output, "files": self.new}, fh, indent=1, sort_keys=True)
+        os.replace(tmp, self.path)
 
 
 def write_card_citations(output_path: str, cards) -> int:
@@ -275,14 +321,16 @@ class ExportsGenerator(Generator):
         for topic in self.context.get("topics") or []:
             sets.append((topic.slug, topic.name, [i for i in items if topic.slug in (i.record.get("topics") or [])]))
         listed = []
+        gz = Compressed(self.settings.get("CACHE_PATH"), self.output_path)
         for name, label, subset in sets:
             files = []
             for fmt in options["formats"]:
-                data = compress(render_set(subset, fmt), options["compresslevel"])
-                write_if_changed(os.path.join(downloads, f"{name}{SUFFIX[fmt]}"), data)
-                files.append({"format": FORMATS[fmt][0], "file": f"{name}{SUFFIX[fmt]}", "size": human_size(len(data))})
+                size = gz.write(os.path.join(downloads, f"{name}{SUFFIX[fmt]}"), render_set(subset, fmt),
+                                options["compresslevel"])
+                files.append({"format": FORMATS[fmt][0], "file": f"{name}{SUFFIX[fmt]}", "size": human_size(size)})
             if subset:  # a set without records is still written (links keep working) but not offered
                 listed.append({"name": name, "label": label, "records": len(subset), "files": files})
+        gz.save()
         schema_bytes = SCHEMA.read_bytes()
         write_if_changed(os.path.join(downloads, "record.schema.json"), schema_bytes)
         write_card_citations(self.output_path, self.context.get("evidence") or [])
