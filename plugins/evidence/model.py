@@ -208,6 +208,8 @@ RULES = {
 
 
 def _day(value: str | None) -> dt.date | None:
+    # A month-only registry date counts as the month's last day, as TrialsTracker reads it: a
+    # deadline is never placed earlier than the registry's own date allows.
     return _period_end(value)
 
 
