@@ -101,8 +101,11 @@ def build_site(
     settings: dict | None = None,
     pagefind: bool = False,
     output: Path | None = None,
+    extras: dict[str, dict] | None = None,
 ) -> Path:
     """Build the site; returns the output directory.  Raises SiteBuildError with Pelican's log.
+
+    extras: record id → card extras ({"history": [...]} as harvest/drift.py keeps them).
 
     editors: record id → override entries ({"action", "reason", "date", ...} as in
     content/overrides.toml), written to the temporary site's content/overrides.toml.
@@ -116,7 +119,7 @@ def build_site(
     content.mkdir(parents=True, exist_ok=True)
     (content / "evidence").mkdir(exist_ok=True)
     for rec in records:
-        write_card(content, rec)
+        write_card(content, rec, extras=(extras or {}).get(rec["id"]))
     if editors:
         (content / "overrides.toml").write_text(overrides_toml(editors), encoding="utf-8")
     if editor_content:

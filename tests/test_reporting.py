@@ -237,6 +237,20 @@ def test_link_grades(trials):
 
 # -- registry facts --------------------------------------------------------------------------------
 
+def test_plan_versus_outcome_from_the_registry_history(trials):
+    from harvest import drift
+
+    new = trials["NCT05016050"]  # completed: 367 participants (actual), primary completion 2023-03-16
+    # Edited: the same entry as it could have read before the trial ended (planned 500 participants,
+    # primary completion 2022-12), to make the history harvest/drift.py keeps between two harvests.
+    old = dict(copy.deepcopy(new), enrollment=500, enrollment_type="ESTIMATED", primary_completion_date="2022-12")
+    history = drift.events(old, new, "2025-06-01")
+    facts = model.registry_drift(new, history)
+    assert facts == {"planned_enrollment": 500, "completion_moved_from": "2022-12"}
+    assert model.enrollment_text(new, facts["planned_enrollment"]) == "367 participants (actual; 500 planned)"
+    assert model.registry_drift(new, []) == {"planned_enrollment": None, "completion_moved_from": None}
+
+
 def test_registration_timing_and_enrollment(trials):
     assert model.registration_timing(trials["NCT05016050"]) == "retrospective"  # submitted 7 days after start
     assert model.registration_timing(trials["NCT04770285"]) == "prospective"    # submitted 6 days before

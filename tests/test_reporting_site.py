@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from bs4 import BeautifulSoup
 
+from harvest import drift
 from harvest.topics import load_topics
 from sitebuild import build_site, derive, make_report, real_records
 
@@ -43,9 +44,15 @@ def site(tmp_path_factory):
         # ... and one that only mentions the ACT's number in its abstract (not results-grade)
         derive(review, "90000022", mentioned_nct_ids=["NCT05016050"], topics=["tms"]),
     ]
+    # Edited: the certificate trial as it could have read before it ended (planned 400 participants,
+    # primary completion 2021-12), so its card carries the history harvest/drift.py keeps.
+    cert = records[2]
+    before = dict(cert, enrollment=400, enrollment_type="ESTIMATED", primary_completion_date="2021-12")
+    history = {cert["id"]: {"history": drift.events(before, cert, "2025-06-01")}}
     topics = load_topics()
     report = make_report("2025-06-01T03:00:00+00:00", topics)
-    out = build_site(tmp_path_factory.mktemp("reporting"), records, report=report, reference_date="2025-06-01")
+    out = build_site(tmp_path_factory.mktemp("reporting"), records, report=report, reference_date="2025-06-01",
+                     extras=history)
     return out
 
 
@@ -70,6 +77,9 @@ def test_card_pages(site):
     cert = page(site, "evidence/ctgov/NCT03607838.html")
     assert cert.select_one(".notice-overdue") is None
     assert "Certificate of delay filed on 2023-07-14" in text(cert.select_one("dd.reporting"))
+    facts = {text(d): text(d.find_next_sibling("dd")) for d in cert.select("dl.facts dt")}
+    assert facts["Enrollment"] == "352 participants (actual; 400 planned)"
+    assert facts["Primary completion"].startswith("2022-08-03 (moved from 2021-12; see changes in the registry")
 
 
 def test_levels_and_link_grades_on_cards(site):

@@ -136,6 +136,7 @@ def link_evidence(generator):
         lvl = model.evidence_level(rec, bool(results_pmids))
         reporting = model.reporting(rec, results_pmids, ref)
         registration = model.registration_timing(rec)
+        drift = model.registry_drift(rec, getattr(art, "history", None))
         bottom = model.bottom_line(rec)
         cite = art.citations  # made by the reader (plugins/evidence/reader.py: card_entry)
         art.ev = {
@@ -155,7 +156,8 @@ def link_evidence(generator):
             "in_gap": model.in_dissemination_gap(rec, bool(results_pmids), ref),
             "registration": registration,
             "registration_text": model.REGISTRATION_TEXT.get(registration or "", ""),
-            "enrollment_text": model.enrollment_text(rec),
+            "enrollment_text": model.enrollment_text(rec, drift["planned_enrollment"]),
+            "completion_moved_from": drift["completion_moved_from"],
             "stopped": rec["status"] in model.STOPPED_STATUSES,
             "linked_trials": linked_trials,
             "linked_publications": linked_pubs,

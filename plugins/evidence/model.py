@@ -447,13 +447,40 @@ REGISTRATION_TEXT = {
 }
 
 
-def enrollment_text(record: dict) -> str:
-    """'120 participants (actual)' / '(planned)': the registry gives one number and says which."""
+def registry_drift(record: dict, history: list | None) -> dict:
+    """What the card's registry history (harvest/drift.py) says about plan versus outcome.
+
+    ``planned_enrollment``: the first planned (ESTIMATED) enrollment the history records, when the
+    registry now gives a different, actual number.  ``completion_moved_from``: the first primary
+    completion date the history records, when the date has moved since.  None when unknown: the
+    history starts with the first harvest that saw a change, so older plans are not known.
+    """
+    planned = moved = None
+    for entry in history or []:
+        if not isinstance(entry, dict) or entry.get("event") != "changed":
+            continue
+        if entry.get("field") == "enrollment" and planned is None and entry.get("from_type") == "ESTIMATED":
+            planned = entry.get("from")
+        if entry.get("field") == "primary_completion_date" and moved is None:
+            moved = entry.get("from")
+    kind = record.get("enrollment_type") or (record.get("registry") or {}).get("enrollment_type")
+    if not (isinstance(planned, int) and kind == "ACTUAL" and planned != record.get("enrollment")):
+        planned = None
+    if not (isinstance(moved, str) and moved != record.get("primary_completion_date")):
+        moved = None
+    return {"planned_enrollment": planned, "completion_moved_from": moved}
+
+
+def enrollment_text(record: dict, planned: int | None = None) -> str:
+    """'120 participants (actual)' / '(planned)': the registry gives one number and says which;
+    ``planned``: the earlier planned number from the registry history, when it differed."""
     n = record.get("enrollment")
     if not isinstance(n, int):
         return ""
-    kind = (record.get("registry") or {}).get("enrollment_type")
+    kind = record.get("enrollment_type") or (record.get("registry") or {}).get("enrollment_type")
     label = {"ACTUAL": "actual", "ESTIMATED": "planned"}.get(kind)
+    if label == "actual" and isinstance(planned, int):
+        label = f"actual; {planned:,} planned"
     return f"{n:,} participant{'s' if n != 1 else ''}" + (f" ({label})" if label else "")
 
 
