@@ -107,10 +107,13 @@ def test_explainers_and_methods_are_indexed_under_their_pages(reading_site):
         assert doc["filters"]["type"] == ["Explainer"]
         section = BeautifulSoup((out / "topics" / slug / "index.html").read_text(encoding="utf-8"),
                                 "html.parser").select_one("section.explainer")
-        for added in section.select("p.meta"):  # the template's "reviewed as of" line, not the explainer
-            added.decompose()
+        # the template's "reviewed as of" line, and the not-medical-advice line every explainer repeats
+        for left_out in section.select("p.meta, p.disclaimer"):
+            left_out.decompose()
         shown = section.get_text(" ")
         assert re.sub(r"\W", "", shown) in re.sub(r"\W", "", doc["content"]), slug
+    assert not any("It is not medical advice" in by_link[f"/topics/{md.stem}/"]["content"]
+                   for md in (ROOT / "content" / "topics").glob("*.md"))
     methods = by_link["/methods/"]
     assert methods["filters"]["type"] == ["Methods"] and "PubMed" in methods["content"]
 

@@ -29,6 +29,9 @@ SUBJECT_META = {EXPLAINER: "explains", GLOSSARY: "defines", METHODS: "describes"
 # Glossary entries are the glossary page's level-2 headings with ids (Markdown ``## Word {#id}``).
 _ENTRY_RE = re.compile(r'<h2 id="(?P<id>[^"]+)">(?P<title>.*?)</h2>', re.S)
 _TAG_RE = re.compile(r"<[^>]+>")
+# Every explainer opens with the same not-medical-advice line (Markdown ``{: .disclaimer }``); in the
+# index it would only push the words a reader searched for out of the result's excerpt.
+_DISCLAIMER_RE = re.compile(r'<p class="disclaimer">.*?</p>\s*', re.S)
 
 
 @dataclass
@@ -77,7 +80,8 @@ def page_docs(context: dict) -> list[PageDoc]:
         if explainer is not None:
             name = data["topic"].name
             summary = _plain(explainer.metadata.get("summary") or "")
-            docs.append(PageDoc(EXPLAINER, name, data["url"] + "index.html", explainer.content,
+            docs.append(PageDoc(EXPLAINER, name, data["url"] + "index.html",
+                                _DISCLAIMER_RE.sub("", explainer.content),
                                 topic=name, subject=f"{name}. {summary}"))
     pages = list(context.get("pages") or []) + list(context.get("hidden_pages") or [])
     glossary = _page(pages, "pages/glossary.md")
