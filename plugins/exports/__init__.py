@@ -12,7 +12,9 @@ Writes
 
 Bulk files are gzip-compressed, as bulk bibliographic data is published: uncompressed they were
 over half of a large site's bytes (485 MB of 910 at 20,000 cards), and GitHub Pages refuses a site
-over 1 GB.  The gzip header carries no name and no time, so the bytes depend only on the records.
+over 1 GB.  They are standard gzip made with ISA-L (PyPI ``isal``), several times faster than zlib;
+the gzip header carries no name and no time, so the bytes depend only on the records (and the
+ISA-L version).
 A card's citation files are written once here and linked from its page (they used to be inlined
 into every card page as data: URIs).
 
@@ -22,13 +24,12 @@ site rebuilds to identical downloads.
 
 Setting (optional)::
 
-    EVIDENCE_EXPORTS = {"formats": ("csv", "jsonl", "ris", "bib"), "compresslevel": 6}
+    EVIDENCE_EXPORTS = {"formats": ("csv", "jsonl", "ris", "bib"), "compresslevel": 2}
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import io
 import json
@@ -36,6 +37,7 @@ import logging
 import os
 from importlib import resources
 
+from isal import igzip
 from pelican import signals
 from pelican.generators import Generator
 
@@ -46,7 +48,9 @@ from evidence import model  # a sibling plugin: PLUGIN_PATHS puts plugins/ on sy
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS = {"formats": ("csv", "jsonl", "ris", "bib"), "compresslevel": 6}
+# compresslevel: ISA-L's 0-3.  Level 2 compresses ~290 MB/s where zlib's level 6 managed ~26 MB/s on the
+# build machine (20 s of a 20,000-card build), for files about a quarter larger.
+DEFAULTS = {"formats": ("csv", "jsonl", "ris", "bib"), "compresslevel": 2}
 # File name suffix of each bulk format.
 SUFFIX = {"csv": ".csv.gz", "jsonl": ".jsonl.gz", "ris": ".ris.gz", "bib": ".bib.gz"}
 # Shipped inside the harvest package (package-data), so it is found wherever harvest is installed.
@@ -204,7 +208,7 @@ class Compressed:
         if entry and entry["key"] == key and st and [st.st_size, st.st_mtime_ns] == entry["stat"]:
             self.new[path] = entry
             return st.st_size
-        data = gzip.compress(raw, compresslevel=level, mtime=0)  # no name, time 0: equal text, equal bytes
+        data = igzip.compress(raw, compresslevel=level, mtime=0)  # no name, time 0: equal text, equal bytes
         write_if_changed(path, data)
         st = os.stat(path)
         self.new[path] = {"key": key, "stat": [st.st_size, st.st_mtime_ns]}
