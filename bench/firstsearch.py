@@ -18,7 +18,7 @@ from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
 # Pagefind bundles: pagefind/ and the parts merged into it (plugins/search/parts.py: pagefind-<k>/).
-BUNDLE = re.compile(r"/(pagefind(?:-\d+)?/.*)$")
+BUNDLE = re.compile(r"/(pagefind(?:-\d+)?/[^?]*)")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update"]
 
