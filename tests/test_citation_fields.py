@@ -76,3 +76,16 @@ def test_dois_stay_dois_in_bibtex_and_links_are_url_encoded():
     sici = derive(one(PM.format("38011560"), "38011560"), doi="10.1002/(SICI)1097-4598_x<688::AID>3.0.CO;2-2#a%b")
     assert bib_fields(sici)["doi"] == "{10.1002/(SICI)1097-4598_x<688::AID>3.0.CO;2-2#a%b}"
     assert doi_url(sici["doi"]) == "https://doi.org/10.1002/(SICI)1097-4598_x%3C688::AID%3E3.0.CO;2-2%23a%25b"
+
+
+def test_card_page_shows_volume_issue_and_pages(tmp_path):
+    from bs4 import BeautifulSoup
+
+    from sitebuild import build_site
+
+    pnas = derive(one(PM.format("38011560"), "38011560"), topics=["ketamine"])
+    out = build_site(tmp_path, [pnas], editor_content=False)
+    page = BeautifulSoup((out / "evidence" / "pubmed" / "38011560.html").read_text(encoding="utf-8"), "html.parser")
+    line = " ".join(page.select_one(".source-line").get_text(" ").split())
+    assert line.startswith("Proceedings of the National Academy of Sciences of the United States of America "
+                           "120(49):e2305772120 · 2023"), line
