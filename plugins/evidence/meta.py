@@ -15,8 +15,6 @@ import os
 from html import escape
 from urllib.parse import quote
 
-from harvest.citations import doi_url
-
 from . import model
 
 logger = logging.getLogger(__name__)
@@ -102,7 +100,7 @@ def view(doc: dict, cards: list, by_id: dict, siteurl: str, slug: str) -> dict:
             weight_text=f"{s['weight'] * 100:.1f}%",
             comparison_text=_arm_text(s["comparison"]),
             instrument_text=INSTRUMENTS.get(s["instrument"] or "", (s["instrument"] or "").upper()),
-            paper=paper, doi_url=doi_url(dois[0]) if dois else None, doi=dois[0] if dois else None,
+            paper=paper, doi_url=f"https://doi.org/{quote(dois[0], safe='/')}" if dois else None, doi=dois[0] if dois else None,
             trial=trial, registry_url=_registry_url(reg) if reg else None,
             rob_marks=[{"key": key, "short": short, "domain": name, "value": s["rob"].get(key),
                         "symbol": ROB_MARKS.get(s["rob"].get(key), ROB_MARKS[None])[0],
