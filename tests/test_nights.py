@@ -27,7 +27,7 @@ from bs4 import BeautifulSoup
 from harvest.cards import read_card_all
 from harvest.topics import load_topics
 from servers import (KETAMINE_NCT, KETAMINE_PMID, TMS_NCT, TMS_PMID, Fault, ctgov_key, renumber_article,
-                     run_harvest, snapshot, start_emulators, topic_articles, topic_studies)
+                     run_cli, run_harvest, snapshot, start_emulators, topic_articles, topic_studies)
 
 pytestmark = pytest.mark.slow
 
@@ -242,6 +242,11 @@ def test_many_nights(httpserver, tmp_path):
     assert gone["topics"] == [] and gone["title"] == OFF_TITLE and gone_extras["scope"]["since"] == revised.isoformat()
     report = json.loads((world.data / "report.json").read_text())
     assert report["changes"]["out_of_scope"] == [f"pubmed:{TMS_PMID}"]
+    # The history and the out-of-scope mark live in the cards: replaying the raw cache keeps them.
+    before = snapshot(world.content)
+    replay = run_cli("replay", [str(world.data / "raw"), "--content", str(world.content), "--data", str(world.data)])
+    assert replay.returncode == 0, replay.stderr
+    assert snapshot(world.content) == before
     world.commit("night 4")
     out4 = world.build("n4", n4)
     assert "Retracted" in " ".join(feed_titles(out4, "feeds/changes/ketamine.atom.xml"))
