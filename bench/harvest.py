@@ -15,7 +15,14 @@ only for loopback hosts, so the NCBI/ClinicalTrials.gov limits still apply to an
 
 Prints: requests per topic vs the floor (ceil(records/batch) + 2 for PubMed, ceil(studies/1000) for
 trials), normalization throughput (parse + classify over the cached responses, in-process), files written
-by a second run over unchanged data, and the harvester's peak memory (max RSS of the subprocess).
+by a second run over unchanged data, the harvester's peak memory (max RSS of the subprocess), and the
+bytes git stores when content/ and data/ are committed as the nightly job does (the raw reply cache
+under data/raw/ is not committed; its size is printed beside): after the first, full harvest, and for
+a night in which nothing changed.  Git bytes are the zlib-compressed loose objects a commit adds
+(blobs, trees, commit), which is what a push adds to the repository before packing.
+
+The emulator answers /studies with only the `fields` the harvester asks for, as the API does
+(tests/servers.select_fields).
 """
 
 from __future__ import annotations
@@ -40,7 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from servers import REAL, article_set, articles_in, esearch_body, real_studies, renumber_study  # noqa: E402
+from servers import (REAL, article_set, articles_in, esearch_body, real_studies, renumber_study,  # noqa: E402
+                     select_fields)
 
 from harvest.classify import classify  # noqa: E402
 from harvest.pipeline import parse_response  # noqa: E402
@@ -54,6 +62,9 @@ PHRASES = {
     "psilocybin": ("Psilocybin therapy for major depressive disorder", "Psilocybin"),
     "light-therapy": ("Bright light therapy for bipolar depression", "Bright light therapy"),
     "pgx": ("Pharmacogenomic testing to guide antidepressant choice in depression", "Pharmacogenomic testing"),
+    "ect": ("Electroconvulsive therapy for treatment-resistant depression", "Electroconvulsive therapy"),
+    "digital-therapeutics": ("A prescription digital therapeutic app for major depressive disorder",
+                             "Digital therapeutic smartphone app"),
 }
 _PMID_RE = re.compile(rb'(<PMID Version="\d+">)\d+(</PMID>)')
 _AID_RE = re.compile(rb'(<ArticleId IdType="pubmed">)\d+(</ArticleId>)')
@@ -138,6 +149,9 @@ class Emulator(BaseHTTPRequestHandler):
             offset = self.tokens.get(params.get("pageToken"), 0)
             size = min(int(params.get("pageSize", 10)), 1000)
             page = studies[offset:offset + size]
+            if params.get("fields"):
+                paths = [p for p in re.split(r"[,|]", params["fields"]) if p]
+                page = [json.dumps(select_fields(json.loads(s), paths)).encode() for s in page]
             body = b'{"studies": [' + b", ".join(page) + b"]"
             if params.get("countTotal") == "true" and not params.get("pageToken"):
                 body += b', "totalCount": %d' % len(studies)
@@ -159,6 +173,33 @@ def harvest(env, content: Path, data: Path, *args) -> tuple[float, subprocess.Co
     run = subprocess.run([sys.executable, "-m", "harvest", "run", "--content", str(content), "--data", str(data), *args],
                          cwd=ROOT, env=env, capture_output=True, text=True)
     return time.perf_counter() - start, run
+
+
+class GitBytes:
+    """A git repository over the bench's content/ and data/, committed as the nightly job commits."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._git("init", "-q")
+        (root / ".gitignore").write_text("/data/raw/*\n!/data/raw/recorded/\n")
+
+    def _git(self, *args) -> str:
+        return subprocess.run(["git", "-C", str(self.root), "-c", "user.name=bench", "-c", "user.email=b@example.org",
+                               *args], capture_output=True, text=True, check=True).stdout
+
+    def _objects(self) -> int:
+        objects = self.root / ".git" / "objects"
+        return sum(p.stat().st_size for p in objects.glob("??/*"))
+
+    def commit(self, message: str) -> tuple[int, int]:
+        """(bytes of the loose objects the commit added, files it changed)."""
+        before = self._objects()
+        self._git("add", "-A", ".")
+        self._git("commit", "-q", "--allow-empty", "-m", message)
+        files = [line for line in self._git("show", "--name-only", "--format=", "HEAD").splitlines() if line]
+        if os.environ.get("BENCH_SHOW_FILES"):
+            print("\n".join(files[:20]))
+        return self._objects() - before, len(files)
 
 
 def files_state(*dirs: Path) -> dict:
@@ -214,7 +255,15 @@ def main() -> int:
         if run.returncode != 0:
             print(run.stderr[-3000:])
             return 1
+        git = GitBytes(Path(tmp))
+        first_bytes, first_files = git.commit("first harvest")
+        raw_bytes = sum(p.stat().st_size for p in (data / "raw").rglob("*") if p.is_file())
         report = json.loads((data / "report.json").read_text())
+        cards = report["totals"]["new"]
+        print(f"\ngit-tracked bytes the first, full harvest adds: {first_bytes:,} B in git objects for {first_files} "
+              f"files ({cards:,} cards: {first_bytes / max(cards, 1):,.0f} B per card; at that rate a 25,000-record "
+              f"harvest adds {first_bytes / max(cards, 1) * 25_000 / 1e6:,.1f} MB); the raw reply cache, not "
+              f"committed, is {raw_bytes:,} B")
         print(f"\nfirst run (full corpus): {seconds:.1f} s wall, exit {run.returncode}, "
               f"{report['totals']['new']} cards written, {Emulator.count} HTTP requests")
         print(f"\n{'topic':<14}{'source':<8}{'records':>8}{'requests':>10}{'floor':>7}")
@@ -237,11 +286,15 @@ def main() -> int:
               f"files written: {changed_cards} cards, {changed_raw} raw-cache files "
               f"(report: {report2['totals']['unchanged']} unchanged, {report2['totals']['new']} new, "
               f"{report2['totals']['updated']} updated)")
+        git.commit("second run")
         seconds3, run3 = harvest(env, content, data, "--batch-size", str(args.batch_size))
         after3 = files_state(content, data / "raw")
         changed3 = sum(1 for p, m in after3.items() if after.get(p) != m)
-        print(f"third run, incremental (asks only for records revised since today): {seconds3:.1f} s; "
-              f"files written: {changed3} (cards + raw cache)")
+        print(f"third run, incremental (asks only for records revised since the last success minus the overlap): "
+              f"{seconds3:.1f} s; files written: {changed3} (cards + raw cache)")
+        night_bytes, night_files = git.commit("a night with no change")
+        print(f"git-tracked bytes a no-change night adds: {night_bytes:,} B in git objects "
+              f"({night_files} files changed: the run record, data/state.json and data/report.json)")
         peak_kb = max(peak_kb, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
         server.shutdown()
         Emulator.pubmed = Emulator.ctgov = Emulator.history = {}
