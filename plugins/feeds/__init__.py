@@ -26,7 +26,9 @@ never from the clock, so an unchanged site rebuilds to identical feeds.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
+import json
 import logging
 import os
 import re
@@ -263,9 +265,7 @@ class FeedsGenerator(Generator):
 
 
 def json_key(entry: dict) -> str:
-    import hashlib
-    import json
-
+    """A short stable key of a history entry, so two events of one card on one day get distinct ids."""
     return hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()[:8]
 
 
