@@ -243,7 +243,8 @@ class FeedsGenerator(Generator):
         relative = self.settings.get("RELATIVE_URLS", False)
         listed = []
         page = self.get_template("changes")
-        for run in runs:
+        due = sorted((d, a) for a in self.context.get("evidence") or [] if (d := overdue_since(a)))
+        for index, run in enumerate(runs):
             run_id = str(run.get("run_id") or "")
             if not RUN_ID_RE.match(run_id):
                 logger.warning("changes: skipping run report with unusable run_id %r", run_id)
@@ -251,6 +252,16 @@ class FeedsGenerator(Generator):
             entry = {"run": run, "run_id": run_id, "url": f"changes/{run_id}/",
                      "groups": change_groups(run, by_id),
                      "finished": parse_when(run.get("finished"))}
+            # A trial whose results fell due after the previous run finished and by this one became
+            # overdue "in" this run: the date follows from its registry entry, not from the clock.
+            previous = next((r.get("finished") for r in runs[index + 1:] if r.get("finished")), None)
+            if previous and run.get("finished"):
+                events = next(g for g in entry["groups"] if g["key"] == "events")
+                for day, article in due:
+                    if previous[:10] < day <= run["finished"][:10]:
+                        item = _item(article.record["id"], by_id)
+                        item["event"] = event_text({"event": "became_overdue"})
+                        events["items"].append(item)
             listed.append(entry)
             writer.write_file(
                 f"changes/{run_id}/index.html", page, self.context, relative_urls=relative,
