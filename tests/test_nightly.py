@@ -130,7 +130,7 @@ def tree(path: Path) -> dict[str, bytes]:
     return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
 
 
-def nightly(night: Night, raw_cache: Path, live: Path, build_ok_expected=True):
+def nightly(night: Night, raw_cache: Path, live: Path):
     """The workflow's job graph: harvest → commit → build → deploy (needs build) → verdict."""
     harvest = night.harvest(raw_cache)
     assert harvest.returncode == 0, harvest.stderr  # the bundle is made even when topics failed
