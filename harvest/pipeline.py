@@ -92,7 +92,7 @@ class CardWriter:
         self.report = report
         self.done: dict[str, tuple[str | None, str, list[str]]] = {}  # id -> (updated, outcome, topics)
 
-    def write(self, record: dict) -> tuple[str, list[str]]:
+    def write(self, record: dict, earlier_events: list | None = None) -> tuple[str, list[str]]:
         """Returns (outcome, topics): outcome 'new'|'updated'|'unchanged'|'off_topic'|'error'."""
         from .classify import classify_with_reasons
 
@@ -114,7 +114,10 @@ class CardWriter:
                 old, _old_editor, old_extras = old_card or (None, None, {})
                 day = self.report.started.date().isoformat()
                 new_events = drift.events(old, final, day)
-                extras = {"history": drift.merged(old_extras.get("history"), new_events)}
+                # `earlier_events`: changes between older revisions of this record (replay of a cache
+                # that holds several), kept in order before the change from the card to this revision.
+                extras = {"history": drift.merged(drift.merged(old_extras.get("history"), earlier_events or []),
+                                                  new_events)}
                 if not topics:
                     # It had a card and now matches no topic: keep the card, updated, marked out of scope.
                     extras["scope"] = old_extras.get("scope") or drift.scope(final, day)

@@ -5,7 +5,9 @@
 Reads every response file under DIR (gzip or plain; PubMed XML, ClinicalTrials.gov JSON) in sorted
 path order - for data/raw that is chronological, because run ids sort by time - and runs the same
 parse → classify → card code as `harvest run`.  When a record appears in several files
-the latest revision wins (greatest `updated`; on a tie the later file).  E-utilities listings that
+the latest revision wins (greatest `updated`; on a tie the later file), and the changes between its
+earlier revisions become the card's registry history (harvest/drift.py), so a cache that holds several
+nights rebuilds the history even into an empty content folder.  E-utilities listings that
 carry no records (esearch, epost, einfo replies) are skipped.  A file that cannot be read gets one
 line on stderr naming it; the others are still processed and the exit status is 1.  A topic with a
 Metapsy database gets its meta-analysis (data/meta/<slug>.json) from the newest cached snapshot; an
@@ -24,7 +26,8 @@ from pathlib import Path
 
 from .errors import HarvestError, ParseError
 from .metapsy import import_snapshot, latest_snapshot, snapshot_kind, write_meta
-from .pipeline import CardWriter, load_config, newer, parse_response, setup_logging
+from . import drift
+from .pipeline import CardWriter, load_config, parse_response, setup_logging
 from .progress import summary_table
 from .rawcache import iter_cached, read_raw
 from .report import RunReport, new_run_id, source_entry, utc_now
@@ -101,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     started = utc_now()
     run_id, started = new_run_id(started, Path(args.data) / "runs")
     report = RunReport(run_id, "replay", started)
-    best: dict[str, dict] = {}
+    # Every revision of each record in the cache, one per `updated` value (on a tie the later file, as
+    # `newer` decides), so the registry history between them can be rebuilt (harvest/drift.py).
+    revisions: dict[str, dict[str, dict]] = {}
     failed = 0
     files = iter_cached(raw_dir)
     snapshots = []
@@ -134,8 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in errors:
             LOG.warning("%s", line)
         for record in records:
-            if newer(record, best.get(record["id"])):
-                best[record["id"]] = record
+            revisions.setdefault(record["id"], {})[record.get("updated") or ""] = record
     failed += replay_meta(topics, snapshots, Path(args.data))
     report.totals["errors"] += failed
     report.failures = failed
@@ -146,9 +150,12 @@ def main(argv: list[str] | None = None) -> int:
         entries[topic.slug] = entry
         entry["sources"]["pubmed"] = source_entry(topic.pubmed_query, None)
         entry["sources"]["ctgov"] = source_entry(dict(sorted((topic.ctgov or {}).items())), None)
-    for rid in sorted(best):
-        record = best[rid]
-        outcome, record_topics = writer.write(record)
+    day = started.date().isoformat()
+    for rid in sorted(revisions):
+        chain = [revisions[rid][key] for key in sorted(revisions[rid])]
+        record = chain[-1]  # the latest revision, which the card shows
+        earlier = [e for old, new in zip(chain, chain[1:]) for e in drift.events(old, new, day)]
+        outcome, record_topics = writer.write(record, earlier)
         for slug in record_topics:
             if slug in entries and outcome in ("new", "updated", "unchanged"):
                 src = entries[slug]["sources"][record["source"]]

@@ -247,6 +247,12 @@ def test_many_nights(httpserver, tmp_path):
     replay = run_cli("replay", [str(world.data / "raw"), "--content", str(world.content), "--data", str(world.data)])
     assert replay.returncode == 0, replay.stderr
     assert snapshot(world.content) == before
+    # ... and into an empty folder, the cache's successive revisions rebuild the same history.
+    fresh = tmp_path / "fresh"
+    replay = run_cli("replay", [str(world.data / "raw"), "--content", str(fresh), "--data", str(tmp_path / "d2")])
+    assert replay.returncode == 0, replay.stderr
+    for rel in (f"evidence/ctgov/{TMS_NCT}.md", f"evidence/pubmed/{KETAMINE_PMID}.md"):
+        assert read_card_all(fresh / rel)[2] == cards4[rel][2], rel
     world.commit("night 4")
     out4 = world.build("n4", n4)
     assert "Retracted" in " ".join(feed_titles(out4, "feeds/changes/ketamine.atom.xml"))
