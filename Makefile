@@ -36,6 +36,7 @@ help: ## Show this help
 # apart so `make build` never pulls in browser-test packages.
 LOCK_RUNTIME := requirements/runtime.txt
 LOCK_TEST    := requirements/test.txt
+LOCK_BENCH   := requirements/bench.txt
 
 $(VENV)/.stamp-runtime: pyproject.toml $(LOCK_RUNTIME)
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
@@ -81,8 +82,8 @@ harvest: $(VENV)/.stamp-runtime ## Live harvest from PubMed + ClinicalTrials.gov
 cards: $(VENV)/.stamp-runtime ## Rebuild every card from the raw cache, offline
 	$(PY) -m harvest replay data/raw
 
-$(VENV)/.stamp-bench: $(VENV)/.stamp-test pyproject.toml
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+$(VENV)/.stamp-bench: $(VENV)/.stamp-test $(LOCK_BENCH)
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK_BENCH)
 	touch $@
 
 bench: $(VENV)/.stamp-bench ## Run the benchmarks (prints figures; not part of `make test`)
@@ -95,6 +96,7 @@ lock: ## Refresh the lock files (requirements/*.txt) from pyproject.toml (asks P
 	$(PY) -m pip install --quiet "uv>=0.9,<1"
 	$(VENV)/bin/uv pip compile pyproject.toml --extra test $(LOCKOPTS) -o $(LOCK_TEST)
 	$(VENV)/bin/uv pip compile pyproject.toml $(LOCKOPTS) -c $(LOCK_TEST) -o $(LOCK_RUNTIME)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --extra bench $(LOCKOPTS) -c $(LOCK_TEST) -o $(LOCK_BENCH)
 
 clean: ## Remove output/ and caches
 	rm -rf $(OUTPUTDIR) cache .pytest_cache .pelican-lowest

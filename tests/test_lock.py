@@ -19,7 +19,7 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-LOCKS = {"runtime": ROOT / "requirements" / "runtime.txt", "test": ROOT / "requirements" / "test.txt"}
+LOCKS = {kind: ROOT / "requirements" / f"{kind}.txt" for kind in ("runtime", "test", "bench")}
 _PIN_RE = re.compile(r"^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==([^\s;\\]+)\s*(?:;\s*([^\\]+?))?\s*\\?$")
 
 
@@ -42,8 +42,9 @@ def pins(path: Path) -> dict[str, str]:
 
 def requirements(kind: str) -> list[Requirement]:
     reqs = [Requirement(r) for r in PROJECT["dependencies"]]
-    if kind == "test":
-        reqs += [Requirement(r) for r in PROJECT["optional-dependencies"]["test"]]
+    extras = {"runtime": (), "test": ("test",), "bench": ("test", "bench")}[kind]
+    for extra in extras:
+        reqs += [Requirement(r) for r in PROJECT["optional-dependencies"][extra]]
     return reqs
 
 
@@ -59,9 +60,10 @@ def test_lock_pins_every_requirement_within_its_bounds(kind):
             f"{LOCKS[kind].name} pins {req.name}=={locked[name]}, outside {req.specifier}: run `make lock`"
 
 
-def test_runtime_and_test_locks_agree():
-    runtime, test = pins(LOCKS["runtime"]), pins(LOCKS["test"])
+def test_the_locks_agree():
+    runtime, test, bench = (pins(LOCKS[k]) for k in ("runtime", "test", "bench"))
     assert {n: v for n, v in test.items() if n in runtime} == runtime
+    assert {n: v for n, v in bench.items() if n in test} == test
 
 
 def test_the_tests_run_on_the_locked_versions():
@@ -80,3 +82,4 @@ def test_make_installs_from_the_locks_with_hashes():
     assert "pip install --quiet --require-hashes -r $(LOCK_TEST)" in makefile
     assert "LOCK_RUNTIME := requirements/runtime.txt" in makefile
     assert "LOCK_TEST    := requirements/test.txt" in makefile
+    assert "pip install --quiet --require-hashes -r $(LOCK_BENCH)" in makefile
