@@ -2,7 +2,9 @@
 # Nightly job "commit" (the only job with contents: write): apply the harvest bundle and push it.
 # Usage: .ci/nightly-commit.sh BUNDLE_DIR
 #
-# A night that changed nothing commits nothing.  Prints the commit the build should use as
+# A night that changed no card commits only its small run record (data/runs/<id>.json, data/state.json,
+# data/report.json: the success time the site's freshness claims rest on); an empty bundle commits
+# nothing.  Prints the commit the build should use as
 # "sha=<id>" (also to $GITHUB_OUTPUT when set).  NIGHTLY_REMOTE / NIGHTLY_BRANCH say where to push
 # (default origin / main).
 set -euo pipefail
