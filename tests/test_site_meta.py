@@ -79,7 +79,7 @@ def test_glance_counts_from_the_cards_in_fixed_wording(site):
         "Trials recruiting now": "1 · list",
         "Completed trials without results more than a year after completion": "1 of 3 completed · list",
     }
-    assert "as of 2026-06-01" in text(glance)
+    assert "as of 2026-06-01 , the date of the last harvest." in text(glance)
     quote = glance.find("figure", class_="glance-quote")
     assert "its authors concluded" in text(quote.figcaption)
     assert quote.figcaption.a["href"].endswith("evidence/pubmed/93000003.html")
@@ -170,3 +170,15 @@ def test_forest_svg_escapes_harvested_text():
     ns = "{http://www.w3.org/2000/svg}"
     assert not list(tree.iter(ns + "script")) and not list(tree.iter("script"))
     assert '<script>alert(1)</script> & "Back"' in [t.text for t in tree.iter(ns + "text")]
+
+
+def test_a_snapshot_edition_says_its_counts_are_not_a_live_search(tmp_path):
+    (tmp_path / "data" / "meta").mkdir(parents=True)
+    shutil.copy(ROOT / "data" / "meta" / "psilocybin.json", tmp_path / "data" / "meta" / "psilocybin.json")
+    report = dict(make_report(REFERENCE + "T03:00:00Z", load_topics()), mode="replay")  # no live run: a snapshot
+    out = build_site(tmp_path, psilocybin_records()[:1], report=report, state={})
+    soup = BeautifulSoup((out / "topics" / "psilocybin" / "index.html").read_text(encoding="utf-8"), "html.parser")
+    assert ("Counted from the evidence cards of this snapshot edition, made on 2026-06-01 from a fixed set of "
+            "recorded replies, not a live search") in text(soup.find(id="at-a-glance"))
+    meter = text(soup.find(id="since-last-search").find_next("p"))
+    assert meter.endswith("so it can miss newer reports and trials that a live harvest would find.")
