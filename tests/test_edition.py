@@ -67,6 +67,12 @@ def test_every_page_footer_says_snapshot_never_last_harvest(shipped):
         assert "Last harvest" not in said and "Last successful harvest" not in said, path
 
 
+def test_a_snapshot_card_says_it_was_made_from_a_recorded_reply_not_harvested(shipped):
+    said = text_of(shipped / "evidence/ctgov/NCT04770285.html")
+    assert "from a recorded reply (a snapshot, not a live harvest)" in said
+    assert "Harvested on" not in said
+
+
 def test_empty_topic_says_this_edition_has_none_yet_not_that_none_exist(shipped):
     page = BeautifulSoup((shipped / "topics/ect/index.html").read_text(encoding="utf-8"), "html.parser")
     # the generated sections only: the explainer above them is editor prose about published trials
