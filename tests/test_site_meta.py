@@ -182,3 +182,13 @@ def test_a_snapshot_edition_says_its_counts_are_not_a_live_search(tmp_path):
             "recorded replies, not a live search") in text(soup.find(id="at-a-glance"))
     meter = text(soup.find(id="since-last-search").find_next("p"))
     assert meter.endswith("so it can miss newer reports and trials that a live harvest would find.")
+
+
+def test_downloads_page_gives_the_metapsy_licence_and_attribution(site):
+    downloads = BeautifulSoup((site["out"] / "downloads" / "index.html").read_text(encoding="utf-8"), "html.parser")
+    section = downloads.select_one("#terms-metapsy-psilocybin")
+    assert section is not None, "the Metapsy database's terms are not on the downloads page"
+    said = " ".join(section.find_next("p").get_text(" ").split())
+    assert "Metapsy project" in said and "Open Data Commons Attribution License 1.0" in said, said
+    links = {a["href"] for a in section.find_next("p").select("a")}
+    assert "https://doi.org/10.5281/zenodo.15714852" in links
