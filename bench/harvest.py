@@ -53,7 +53,7 @@ from servers import (REAL, article_set, articles_in, esearch_body, real_studies,
 from harvest.classify import classify  # noqa: E402
 from harvest.pipeline import parse_response  # noqa: E402
 from harvest.rawcache import iter_cached, read_raw  # noqa: E402
-from harvest.replay import sniff  # noqa: E402
+from harvest.sniff import sniff  # noqa: E402
 from harvest.topics import load_topics  # noqa: E402
 
 PHRASES = {

@@ -28,6 +28,7 @@ import json
 import re
 from pathlib import Path
 
+from .dates import parts
 from .errors import CardError
 from .fileio import atomic_write, holds
 from .record import FIELDS, ordered, valid_nct, valid_pmid
@@ -77,12 +78,10 @@ def card_relpath(record: dict) -> Path:
 
 
 def _pelican_date(value: str | None, year: int | None) -> str | None:
-    if value and re.match(r"^\d{4}-\d{2}-\d{2}", value):
+    if (p := parts(value)) and p[2]:
         return value[:10]
-    if value and re.match(r"^\d{4}-\d{2}$", value):
-        return value + "-01"
-    if value and re.match(r"^\d{4}$", value):
-        return value + "-01-01"
+    if p := parts(value, whole=True):
+        return value + ("-01" if p[1] else "-01-01")
     if year:
         return f"{int(year):04d}-01-01"
     return None

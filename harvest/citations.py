@@ -16,6 +16,7 @@ import unicodedata
 from collections import Counter
 from urllib.parse import quote
 
+from .dates import parts
 from .record import DESIGN_LABELS, ordered
 
 # RIS lines end in CR LF (RIS format specification); importers accept it everywhere.
@@ -118,7 +119,7 @@ def _date_parts(record: dict) -> tuple[str, str]:
     """(year, RIS date ``YYYY/MM/DD/``) from the record's ISO date, as precise as known."""
     date = _line(record.get("date"))
     year = str(record["year"]) if record.get("year") else date[:4]
-    pieces = date.split("-") if re.match(r"^\d{4}(-\d{2}){0,2}$", date) else []
+    pieces = date.split("-") if parts(date, whole=True) else []
     ris_date = ""
     if pieces:
         ris_date = "/".join(pieces + [""] * (3 - len(pieces))) + "/"

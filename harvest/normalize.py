@@ -20,10 +20,10 @@ from .ctgov_parse import parse_ctgov
 from .errors import ConfigError, ParseError
 from .pubmed_parse import parse_pubmed
 from .record import ordered
+from .sniff import sniff
 from .topics import load_topics
 
 GZIP_MAGIC = b"\x1f\x8b"
-_BOM = b"\xef\xbb\xbf"
 
 
 def decompress(data: bytes, name: str) -> bytes:
@@ -36,21 +36,11 @@ def decompress(data: bytes, name: str) -> bytes:
         raise ParseError(f"{name}: broken gzip data: {exc}") from None
 
 
-def sniff(data: bytes) -> str:
-    """'pubmed' for XML, 'ctgov' for JSON, by the first significant byte."""
-    head = data[:64].lstrip(_BOM).lstrip()
-    if head.startswith(b"<"):
-        return "pubmed"
-    if head[:1] in (b"{", b"["):
-        return "ctgov"
-    return "unknown"
-
-
 def parse_bytes(data: bytes, name: str):
     """(records without topics, errors, books skipped) for one raw file's bytes."""
     data = decompress(data, name)
     kind = sniff(data)
-    if kind == "pubmed":
+    if kind in ("pubmed", "listing"):  # a listing has no records: the parser says so
         batch = parse_pubmed(data, name)
         return batch.records, batch.errors, batch.books_skipped
     if kind == "ctgov":

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
 import time
 from pathlib import Path
@@ -31,31 +30,9 @@ from .pipeline import CardWriter, load_config, parse_response, setup_logging
 from .progress import summary_table
 from .rawcache import iter_cached, read_raw
 from .report import RunReport, new_run_id, source_entry, utc_now
+from .sniff import sniff
 
 LOG = logging.getLogger("harvest")
-
-_ROOT_RE = re.compile(rb"<([A-Za-z][\w.-]*)[\s>/]")
-RECORD_ROOTS = {b"PubmedArticleSet", b"MedlineCitationSet"}
-LISTING_ROOTS = {b"eSearchResult", b"ePostResult", b"eInfoResult", b"eLinkResult", b"eSpellResult",
-                 b"eSummaryResult", b"eGQueryResult"}
-
-
-def sniff(data: bytes) -> str | None:
-    """'pubmed', 'ctgov', 'listing' (no records) or None (unknown) for a response body."""
-    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head[:1] in (b"{", b"["):
-        return "ctgov"
-    if head[:1] == b"<":
-        for match in _ROOT_RE.finditer(head):
-            name = match.group(1)
-            if name in RECORD_ROOTS:
-                return "pubmed"
-            if name in LISTING_ROOTS:
-                return "listing"
-            if not name.startswith((b"?", b"!")):
-                return "pubmed"  # let the parser name what is wrong with it
-    return None
-
 
 def replay_meta(topics, snapshots: list[tuple[str, Path]], data_dir: Path) -> int:
     """Write each Metapsy topic's meta-analysis from its newest cached snapshot; returns failures."""

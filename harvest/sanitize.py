@@ -177,6 +177,11 @@ def inline(el) -> tuple[str, str]:
     return plain, sanitize_html("".join(out))
 
 
+def clean_inline(markup: str | None) -> str:
+    """nh3 with only i/b/sup/sub kept (no attributes): the one policy for harvested inline markup."""
+    return _CLEANER.clean(markup or "")
+
+
 def sanitize_html(fragment: str) -> str:
     """nh3 with only i/b/sup/sub kept (no attributes), whitespace collapsed."""
     return collapse(_CLEANER.clean(collapse(fragment)))

@@ -26,7 +26,7 @@ from .pipeline import parse_response, setup_logging
 from .fileio import atomic_write
 from .metapsy import cache_dir_name
 from .rawcache import gzip_bytes
-from .replay import sniff
+from .sniff import sniff
 from .topics import load_topics
 
 LOG = logging.getLogger("harvest")

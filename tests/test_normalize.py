@@ -11,7 +11,8 @@ import pytest
 from conftest import REAL, ROOT, real_data
 
 from harvest.errors import ParseError
-from harvest.normalize import normalize_bytes, sniff
+from harvest.normalize import normalize_bytes
+from harvest.sniff import sniff
 from harvest.record import FIELDS
 
 KETAMINE = REAL / "metapub/tests/fixtures/pmid_xml/38011560.xml"
@@ -115,4 +116,4 @@ def test_normalize_bytes_errors_name_the_file():
 def test_sniff():
     assert sniff(b"\xef\xbb\xbf<?xml") == "pubmed"
     assert sniff(b'  [{"protocolSection"') == "ctgov"
-    assert sniff(b"") == "unknown"
+    assert sniff(b"") is None

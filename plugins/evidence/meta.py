@@ -15,6 +15,8 @@ import os
 from html import escape
 from urllib.parse import quote
 
+from harvest.dates import period_end
+
 from . import model
 
 logger = logging.getLogger(__name__)
@@ -117,7 +119,7 @@ def view(doc: dict, cards: list, by_id: dict, siteurl: str, slug: str) -> dict:
     newer_trials = sorted(
         (a for a in cards if a.record["source"] == "ctgov" and a.record["status"] == "COMPLETED"
          and a.record["nct_id"].upper() not in known_regs
-         and (model._period_end(a.record.get("primary_completion_date")) or dt.date.min).isoformat() > last),
+         and (period_end(a.record.get("primary_completion_date")) or dt.date.min).isoformat() > last),
         key=lambda a: model.newest_key(a.record))
     p = doc["pooled"]
     return {

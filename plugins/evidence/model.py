@@ -6,10 +6,10 @@ bottom line, what "strongest first" means) can be read and tested on its own.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 
+from harvest.dates import parts, period_end, period_start
 from harvest.record import DESIGN_LABELS, DESIGNS, EVIDENCE_LEVELS
 
 # What each level means; the Methods page prints this as the legend (anchor #levels).  Level 1 is
@@ -141,22 +141,6 @@ def is_recruiting(record: dict) -> bool:
     return record.get("source") == "ctgov" and record.get("status") in RECRUITING_STATUSES
 
 
-def _period_end(value: str | None) -> dt.date | None:
-    """Last day covered by an ISO date as precise as given ('2023' → 31 Dec, '2023-05' → 31 May)."""
-    if not value:
-        return None
-    m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", value)
-    if not m:
-        return None
-    year = int(m.group(1))
-    if m.group(3):
-        return dt.date(year, int(m.group(2)), int(m.group(3)))
-    if m.group(2):
-        month = int(m.group(2))
-        return dt.date(year, month, calendar.monthrange(year, month)[1])
-    return dt.date(year, 12, 31)
-
-
 def _add_year(day: dt.date) -> dt.date:
     try:
         return day.replace(year=day.year + 1)
@@ -210,7 +194,7 @@ RULES = {
 def _day(value: str | None) -> dt.date | None:
     # A month-only registry date counts as the month's last day, as TrialsTracker reads it: a
     # deadline is never placed earlier than the registry's own date allows.
-    return _period_end(value)
+    return period_end(value)
 
 
 def results_rule(record: dict) -> str | None:
@@ -413,13 +397,6 @@ def is_results_grade(grade: str | None) -> bool:
 # --- Registry facts ---------------------------------------------------------------------------
 
 
-def _period_start(value: str | None) -> dt.date | None:
-    m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", value or "")
-    if not m:
-        return None
-    return dt.date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
-
-
 def registration_timing(record: dict) -> str | None:
     """'prospective', 'retrospective', 'same-month' or None (not a trial, or start not actual).
 
@@ -430,7 +407,7 @@ def registration_timing(record: dict) -> str | None:
     if record.get("source") != "ctgov" or not isinstance(reg, dict) or reg.get("start_date_type") != "ACTUAL":
         return None
     submitted = _day(reg.get("first_submitted"))
-    start_first, start_last = _period_start(reg.get("start_date")), _period_end(reg.get("start_date"))
+    start_first, start_last = period_start(reg.get("start_date")), period_end(reg.get("start_date"))
     if submitted is None or start_first is None:
         return None
     if submitted > start_last:
@@ -571,9 +548,9 @@ def strongest_evidence(articles, limit: int = 10) -> list:
 
 def _neg_date(date: str | None, year: int | None) -> tuple[int, int, int]:
     """(-year, -month, -day) so an ascending sort puts the newest first; unknown parts count as 0."""
-    m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", date or "")
-    if m:
-        return (-int(m.group(1)), -int(m.group(2) or 0), -int(m.group(3) or 0))
+    p = parts(date)
+    if p:
+        return (-p[0], -(p[1] or 0), -(p[2] or 0))
     return (-(year if isinstance(year, int) else 0), 0, 0)
 
 

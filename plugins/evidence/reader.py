@@ -12,31 +12,24 @@ import datetime as dt
 import html
 import logging
 import os
-import re
 
-import nh3
 from markupsafe import Markup, escape
 from pelican.readers import MarkdownReader
 from pelican.utils import SafeDatetime
 
 from harvest.cards import parse_card_all
 from harvest.citations import bibtex_key, to_bibtex, to_ris
+from harvest.dates import period_start
 from harvest.errors import CardError
+# The harvester's policy again at read time: a hand-edited card cannot smuggle markup in.
+from harvest.sanitize import clean_inline
 
 from . import editorial, prefetch
 
 logger = logging.getLogger(__name__)
 
-# Only these tags ever reach card HTML from harvested text (the harvester already sanitized them;
-# sanitizing again at read time means a hand-edited card cannot smuggle markup in).
-INLINE_TAGS = {"i", "b", "sup", "sub"}
-
 # Editor pages whose body is shown inside a generated page rather than on a page of their own.
 EMBEDDED_PAGES = {"pages/home.md": "", "pages/methods.md": "methods/", "pages/about.md": "about/"}
-
-
-def clean_inline(markup: str | None) -> str:
-    return nh3.clean(markup or "", tags=INLINE_TAGS, attributes={}, link_rel=None)
 
 
 def abstract_html(record: dict) -> str:
@@ -67,12 +60,8 @@ def safe_html(record: dict, title: str) -> tuple[dict, str]:
 
 
 def _date(value: str | None) -> SafeDatetime | None:
-    if not value:
-        return None
-    m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", value)
-    if not m:
-        return None
-    return SafeDatetime(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
+    day = period_start(value)
+    return SafeDatetime(day.year, day.month, day.day) if day else None
 
 
 def content_relpath(source_path: str, content_path: str) -> str:

@@ -38,6 +38,8 @@ from feedgenerator import Atom1Feed
 from pelican import signals
 from pelican.generators import Generator
 
+from harvest.dates import period_start
+from harvest.fileio import write_if_changed
 from harvest.record import DESIGN_LABELS
 
 logger = logging.getLogger(__name__)
@@ -62,11 +64,10 @@ def parse_when(value: object) -> dt.datetime | None:
     if not isinstance(value, str) or not value:
         return None
     text = value.strip()
-    m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$", text)
     try:
-        if m:
-            return dt.datetime(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1),
-                               tzinfo=dt.timezone.utc)
+        day = period_start(text, whole=True)
+        if day:
+            return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
         when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
@@ -281,16 +282,8 @@ def json_key(entry: dict) -> str:
 
 
 def _write_if_changed(out: str, data: bytes) -> None:
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    try:  # unchanged feeds are left alone (bytes and mtime)
-        with open(out, "rb") as fh:
-            if fh.read(len(data) + 1) == data:
-                return
-    except FileNotFoundError:
-        pass
-    with open(out, "wb") as fh:
-        fh.write(data)
-    logger.info('Writing "%s"', out)
+    if write_if_changed(out, data):  # unchanged feeds are left alone (bytes and mtime)
+        logger.info('Writing "%s"', out)
 
 
 FIELD_LABELS = {"enrollment": "enrollment", "primary_outcomes": "primary outcome measures",
