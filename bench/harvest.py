@@ -6,8 +6,8 @@ The corpus is made from REAL recorded records (tests/data/real-api) re-numbered:
 gets a fresh PMID and every v2 study a fresh NCT id; titles (and, for trials, conditions/intervention
 names) get the topic's treatment and "depression" so that the records classify into the topic they are
 served for - only one real recording is about a topic of this site.  Records are spread evenly over the
-five topics.  One local server (http.server in a thread) answers esearch/efetch (history server, retstart
-/retmax paging) and /studies (1,000 per page, nextPageToken), in the reply formats of tests/servers.py.
+topics.  One local server runs the test suite's emulators (tests/servers.py): esearch/efetch (history
+server, retstart/retmax paging), /studies (1,000 per page, nextPageToken) and Metapsy's files.
 
 The harvester runs as `python -m harvest run` in a subprocess, exactly as `make harvest` does, pointed at
 the emulator with EUTILS_BASE_URL/CTGOV_BASE_URL and HARVEST_NO_THROTTLE=1 - which the HTTP layer honours
@@ -28,7 +28,6 @@ The emulator answers /studies with only the `fields` the harvester asks for, as 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -37,18 +36,16 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from servers import (REAL, article_set, articles_in, esearch_body, real_studies, renumber_study,  # noqa: E402
-                     select_fields)
+from pytest_httpserver import HTTPServer  # noqa: E402
+from servers import REAL, CtgovEmulator, EutilsEmulator, articles_in, real_studies, renumber_study  # noqa: E402
+from werkzeug.wrappers import Request, Response  # noqa: E402
 
 from harvest.classify import classify  # noqa: E402
 from harvest.pipeline import parse_response  # noqa: E402
@@ -95,77 +92,34 @@ def build_corpus(n_articles: int, n_trials: int, topics):
             make_article(arts[i % len(arts)], 50_000_000 + t_index * 1_000_000 + i, title) for i in range(per_topic_a)]
         key = frozenset((k, str(v)) for k, v in topic.ctgov.items())
         ctgov[key] = [
-            json.dumps(renumber_study(studies[i % len(studies)], f"NCT{60_000_000 + t_index * 1_000_000 + i:08d}",
-                                      title=f"{title}: trial {i}", conditions=["Major Depressive Disorder"],
-                                      interventions=[intervention])).encode()
+            renumber_study(studies[i % len(studies)], f"NCT{60_000_000 + t_index * 1_000_000 + i:08d}",
+                           title=f"{title}: trial {i}", conditions=["Major Depressive Disorder"],
+                           interventions=[intervention])
             for i in range(per_topic_t)]
     return pubmed, ctgov
 
 
-class Emulator(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    pubmed: dict = {}
-    ctgov: dict = {}
-    history: dict = {}
-    tokens: dict = {}
-    count = 0
+def serve_metapsy(request: Request) -> Response:
+    """A Metapsy database's files from the real copy in tests/data/metapsy: /metapsy/<owner>/<name>/<ref>/<file...>."""
+    parts = request.path.split("/")
+    local = ROOT / "tests" / "data" / "metapsy" / parts[3] / "/".join(parts[5:])
+    if len(parts) > 5 and local.is_file():
+        return Response(local.read_bytes(), content_type="text/plain; charset=utf-8")
+    return Response(b"not found", status=404, content_type="text/plain")
 
-    def log_message(self, *args):  # quiet
-        pass
 
-    def _params(self) -> dict:
-        query = urlsplit(self.path).query
-        if self.command == "POST":
-            query = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-        return {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+def start_server(pubmed: dict, ctgov: dict) -> tuple[HTTPServer, EutilsEmulator, CtgovEmulator]:
+    """The test suite's emulators of both APIs (tests/servers.py), plus Metapsy's files, on one local server.
 
-    def _send(self, body: bytes, ctype: str, status: int = 200):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self):
-        self.do_GET()
-
-    def do_GET(self):
-        type(self).count += 1
-        path, params = urlsplit(self.path).path, self._params()
-        if path.endswith("esearch.fcgi"):
-            arts = self.pubmed.get(params.get("term"), [])
-            if params.get("mindate"):
-                arts = []  # re-numbered copies keep their old DateRevised: nothing revised since today
-            webenv = "MCID_" + hashlib.sha1(repr((params.get("term"), params.get("mindate"))).encode()).hexdigest()[:24]
-            self.history[webenv] = arts
-            return self._send(esearch_body(len(arts), webenv), "text/xml; charset=UTF-8")
-        if path.endswith("efetch.fcgi"):
-            arts = self.history[params["WebEnv"]]
-            start, size = int(params["retstart"]), int(params["retmax"])
-            return self._send(article_set(arts[start:start + size]), "text/xml; charset=UTF-8")
-        if path.endswith("/studies"):
-            query = frozenset((k, v) for k, v in params.items() if k.startswith("query."))
-            studies = self.ctgov.get(query, [])
-            offset = self.tokens.get(params.get("pageToken"), 0)
-            size = min(int(params.get("pageSize", 10)), 1000)
-            page = studies[offset:offset + size]
-            if params.get("fields"):
-                paths = [p for p in re.split(r"[,|]", params["fields"]) if p]
-                page = [json.dumps(select_fields(json.loads(s), paths)).encode() for s in page]
-            body = b'{"studies": [' + b", ".join(page) + b"]"
-            if params.get("countTotal") == "true" and not params.get("pageToken"):
-                body += b', "totalCount": %d' % len(studies)
-            if offset + size < len(studies):
-                token = hashlib.sha1(f"{sorted(query)}{offset + size}".encode()).hexdigest()[:16]
-                self.tokens[token] = offset + size
-                body += b', "nextPageToken": "' + token.encode() + b'"'
-            return self._send(body + b"}", "application/json")
-        if path.startswith("/metapsy/"):  # a Metapsy database: the real copy in tests/data/metapsy
-            parts = path.split("/")  # /metapsy/<owner>/<name>/<ref>/<file...>
-            local = ROOT / "tests" / "data" / "metapsy" / parts[3] / "/".join(parts[5:])
-            if len(parts) > 5 and local.is_file():
-                return self._send(local.read_bytes(), "text/plain; charset=utf-8")
-        self._send(b"not found", "text/plain", 404)
+    Re-numbered copies keep their real DateRevised, so an incremental esearch (mindate = the last run)
+    finds nothing, as for a night in which nothing was revised.
+    """
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    eutils = EutilsEmulator(server, pubmed, prefix="/eutils/")
+    trials = CtgovEmulator(server, ctgov, prefix="/ctgov/")
+    server.expect_request(re.compile(r"^/metapsy/")).respond_with_handler(serve_metapsy)
+    return server, eutils, trials
 
 
 def harvest(env, content: Path, data: Path, *args) -> tuple[float, subprocess.CompletedProcess]:
@@ -238,12 +192,11 @@ def main() -> int:
     args = parser.parse_args()
     topics = load_topics()
     t0 = time.perf_counter()
-    Emulator.pubmed, Emulator.ctgov = build_corpus(args.articles, args.trials, topics)
+    pubmed, ctgov = build_corpus(args.articles, args.trials, topics)
     print(f"corpus: {args.articles} articles + {args.trials} trials re-numbered from real recordings "
           f"({time.perf_counter() - t0:.1f} s to build)")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Emulator)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
+    server, _eutils, _trials = start_server(pubmed, ctgov)
+    base = f"http://127.0.0.1:{server.port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NCBI_", "HARVEST_", "METAPSY_"))}
     env.update(EUTILS_BASE_URL=f"{base}/eutils/", CTGOV_BASE_URL=f"{base}/ctgov/", HARVEST_NO_THROTTLE="1",
                METAPSY_BASE_URL=f"{base}/metapsy/",
@@ -265,7 +218,7 @@ def main() -> int:
               f"harvest adds {first_bytes / max(cards, 1) * 25_000 / 1e6:,.1f} MB); the raw reply cache, not "
               f"committed, is {raw_bytes:,} B")
         print(f"\nfirst run (full corpus): {seconds:.1f} s wall, exit {run.returncode}, "
-              f"{report['totals']['new']} cards written, {Emulator.count} HTTP requests")
+              f"{report['totals']['new']} cards written, {len(server.log)} HTTP requests")
         print(f"\n{'topic':<14}{'source':<8}{'records':>8}{'requests':>10}{'floor':>7}")
         made = floor = 0
         for topic in report["topics"]:
@@ -296,8 +249,7 @@ def main() -> int:
         print(f"git-tracked bytes a no-change night adds: {night_bytes:,} B in git objects "
               f"({night_files} files changed: the run record, data/state.json and data/report.json)")
         peak_kb = max(peak_kb, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-        server.shutdown()
-        Emulator.pubmed = Emulator.ctgov = Emulator.history = {}
+        server.stop()
         normalization(data, topics)
         print(f"\npeak memory of the harvester (max RSS of `python -m harvest run`): {peak_kb / 1024:.0f} MiB")
     return 0

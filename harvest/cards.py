@@ -32,6 +32,7 @@ from .dates import parts
 from .errors import CardError
 from .fileio import atomic_write, holds
 from .record import FIELDS, ordered, valid_nct, valid_pmid
+from .sanitize import one_line
 
 PREFIX = "Ev_"
 EDITOR_KEY = "Ev_editor"
@@ -43,17 +44,12 @@ EXTRA_KEYS = {"Ev_history": "history", "Ev_scope": "scope"}
 # readers treat them as line breaks.
 _LINE_BREAKS = {"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _LINE_BREAKS_RE = re.compile("[\u0085\u2028\u2029]")
-_WS_RE = re.compile(r"\s+")
 _MD_SPECIAL_RE = re.compile(r"([\\`*_\[\]{}()#+!|~])")
 
 
 def dump_value(value: object) -> str:
     text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     return _LINE_BREAKS_RE.sub(lambda m: _LINE_BREAKS[m.group()], text)
-
-
-def one_line(text: str | None) -> str:
-    return _WS_RE.sub(" ", text or "").strip()
 
 
 def md_escape(text: str) -> str:

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from .dates import parts
 from .record import DESIGN_LABELS, ordered
+from .sanitize import one_line as _line
 
 # RIS lines end in CR LF (RIS format specification); importers accept it everywhere.
 RIS_EOL = "\r\n"
@@ -42,14 +43,6 @@ _LATEX_SPECIALS = {
     ">": r"\textgreater{}",
 }
 _LATEX_RE = re.compile("|".join(re.escape(c) for c in _LATEX_SPECIALS))
-
-
-def _line(value: object) -> str:
-    """One line of text: every run of whitespace (newlines, tabs, U+2028...) becomes one space."""
-    if value is None:
-        return ""
-    # str.split() splits on the same Unicode whitespace as \s (U+2028, U+0085 included), faster.
-    return " ".join(str(value).split())
 
 
 def citation_title(record: dict) -> str:

@@ -43,6 +43,7 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from .errors import CTGovError, FetchError, NCBITransientError
+from .sanitize import one_line
 
 LOG = logging.getLogger("harvest")
 
@@ -66,7 +67,6 @@ MAX_GET_QUERY_CHARS = 1800
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 _KEY_PARAM_RE = re.compile(r"(api_key=)[^&\s'\"]+", re.IGNORECASE)
-_WS_RE = re.compile(r"\s+")
 
 
 def _env_number(environ, name: str, default: float, kind=float):
@@ -281,8 +281,9 @@ def make_session(source: str, settings: Settings | None = None) -> requests.Sess
 
 # --- client ----------------------------------------------------------------------------------------
 
-def one_line(text: str, limit: int = 300) -> str:
-    text = _WS_RE.sub(" ", text).strip()
+def short_line(text: str, limit: int = 300) -> str:
+    """One line of at most `limit` characters, for an error message quoting a reply."""
+    text = one_line(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -376,7 +377,7 @@ class Client:
         body = reply.content
         if 200 <= reply.status_code < 300:
             return Response(reply.status_code, body, dict(reply.headers))
-        text = one_line(body.decode("utf-8", "replace")) or reply.reason or ""
+        text = short_line(body.decode("utf-8", "replace")) or reply.reason or ""
         if self.source == "ctgov" and reply.status_code == 400:
             raise CTGovError(redact(f"{what}: ClinicalTrials.gov rejected the request (400): {text}"))
         retried = " after retries" if reply.status_code in RETRY_STATUSES else ""
@@ -396,4 +397,4 @@ def _reason(exc: Exception) -> str:
     text = str(cause)
     # urllib3 prefixes "HTTPConnectionPool(host=..., port=...): Max retries exceeded with url: /...?..."
     text = re.sub(r"with url: \S+", "", text)
-    return one_line(redact(f"{type(cause).__name__}: {text}"), 200)
+    return short_line(redact(f"{type(cause).__name__}: {text}"), 200)

@@ -29,7 +29,7 @@ from Bio import Entrez
 from Bio.Entrez.Parser import CorruptedXMLError, NotXMLError
 
 from .errors import NCBIError, NCBITransientError
-from .http import Client, one_line
+from .http import Client, short_line
 
 DEFAULT_BATCH = 500
 MAX_RETRIEVABLE = 10_000  # ESearch/EFetch cannot page past this for PubMed
@@ -63,7 +63,7 @@ class SearchResult:
 
 
 def _ncbi_error(label: str, what: str, text: str) -> NCBIError:
-    message = f"{label}: NCBI error from {what}: {one_line(text)}"
+    message = f"{label}: NCBI error from {what}: {short_line(text)}"
     if _RATE_LIMIT_RE.search(text):
         return NCBITransientError(message, kind="rate limit")
     if _TRANSIENT_RE.search(text):
@@ -96,13 +96,13 @@ def parse_esearch(body: bytes, label: str) -> SearchResult:
     try:
         doc = Entrez.read(io.BytesIO(body), validate=False)
     except (CorruptedXMLError, NotXMLError, RuntimeError, ValueError) as exc:
-        raise NCBIError(f"{label}: esearch reply is not a valid eSearchResult ({one_line(str(exc))})") from None
+        raise NCBIError(f"{label}: esearch reply is not a valid eSearchResult ({short_line(str(exc))})") from None
     if not isinstance(doc, dict) or "Count" not in doc:
         raise NCBIError(f"{label}: esearch reply has no Count")
     errors = doc.get("ErrorList") or {}
     text = "; ".join(f"{kind}: {', '.join(map(str, values))}" for kind, values in errors.items() if values)
     if text:
-        raise NCBIError(f"{label}: NCBI error from esearch: {one_line(text)}", kind="query rejected")
+        raise NCBIError(f"{label}: NCBI error from esearch: {short_line(text)}", kind="query rejected")
     try:
         count = int(str(doc["Count"]).strip())
     except ValueError:

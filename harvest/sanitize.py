@@ -58,6 +58,17 @@ def collapse(text: str | None) -> str:
     return text
 
 
+def one_line(value: object) -> str:
+    """Text on one line: every run of whitespace (newlines, tabs, U+2028...) becomes one space.
+
+    For text bound for a line-based format (a card's front matter, RIS, a feed title, an error line).
+    """
+    if value is None:
+        return ""
+    # str.split() splits on the same Unicode whitespace as \s (U+2028, U+0085 included), faster.
+    return " ".join(str(value).split())
+
+
 def escape(text: str) -> str:
     return _html.escape(text, quote=False)
 

@@ -44,6 +44,7 @@ from pelican.generators import Generator
 from harvest.fileio import write_if_changed
 from harvest.citations import RIS_EOL, abstract_text, bibtex_key, to_bibtex, to_ris, unique_keys
 from harvest.record import ordered, valid_nct, valid_pmid
+from harvest.sanitize import one_line
 from evidence import model  # a sibling plugin: PLUGIN_PATHS puts plugins/ on sys.path
 
 logger = logging.getLogger(__name__)
@@ -91,14 +92,10 @@ def _cell(value: object) -> object:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return LIST_SEP.join(_one_line(v) for v in value)
+        return LIST_SEP.join(one_line(v) for v in value)
     if isinstance(value, str):
-        return _one_line(value)
+        return one_line(value)
     return value
-
-
-def _one_line(value: object) -> str:
-    return " ".join(str(value).split())
 
 
 def csv_row(record: dict, url: str, card: dict | None = None) -> list:

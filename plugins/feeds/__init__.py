@@ -41,6 +41,7 @@ from pelican.generators import Generator
 from harvest.dates import period_start
 from harvest.fileio import write_if_changed
 from harvest.record import DESIGN_LABELS
+from harvest.sanitize import one_line
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ def entry_summary(record: dict, card: dict | None = None) -> str:
             chosen = section
     if chosen is None and sections:
         chosen = sections[0]
-    text = " ".join((chosen or {}).get("text", "").split())
+    text = one_line((chosen or {}).get("text", ""))
     if len(text) > SUMMARY_CHARS:
         text = text[:SUMMARY_CHARS].rsplit(" ", 1)[0] + " …"
     out = "<p>" + html.escape(" · ".join(facts)) + "</p>"
@@ -187,7 +188,7 @@ class FeedsGenerator(Generator):
             published = seen.get(record["id"]) or parse_when(record.get("date"))
             revised = parse_when(record.get("updated"))
             feed.add_item(
-                title=" ".join((record.get("title") or article.title or record["id"]).split()),
+                title=one_line(record.get("title") or article.title or record["id"]),
                 link=site_link(siteurl, article.url),
                 description=entry_summary(record, getattr(article, "ev", None)),
                 unique_id=f"tag:{authority}:{record['id']}",
@@ -226,7 +227,7 @@ class FeedsGenerator(Generator):
                     items.append((when, record["id"], entry, article))
         items.sort(key=lambda i: (i[0], i[1], json_key(i[2])), reverse=True)
         for when, rid, entry, article in items[: self.options["max_items"]]:
-            title = " ".join((article.record.get("title") or article.title or rid).split())
+            title = one_line(article.record.get("title") or article.title or rid)
             what = event_text(entry)
             feed.add_item(
                 title=f"{what[0].upper()}{what[1:]}: {title}",
