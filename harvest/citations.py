@@ -187,11 +187,6 @@ def to_ris(record: dict, url: str | None = None) -> str:
     return "".join(f"{tag}  - {value}{RIS_EOL}" for tag, value in lines if value or tag == "ER")
 
 
-def ris_many(records) -> str:
-    """Several RIS records, each followed by a blank line; ``records`` yields (record, url)."""
-    return "".join(to_ris(record, url) + RIS_EOL for record, url in records)
-
-
 def _ascii_words(text: str) -> list[str]:
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return _KEY_WORD_RE.findall(folded)
@@ -293,10 +288,3 @@ def _suffix(n: int) -> str:
         n, rem = divmod(n - 1, 26)
         letters = chr(ord("a") + rem) + letters
     return letters
-
-
-def bibtex_many(records) -> str:
-    """Several BibTeX entries with unique keys; ``records`` yields (record, url)."""
-    pairs = list(records)
-    keys = unique_keys([record for record, _ in pairs])
-    return "\n".join(to_bibtex(record, key, url) for (record, url), key in zip(pairs, keys))

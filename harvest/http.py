@@ -61,7 +61,6 @@ CTGOV_RATE = 1.0
 
 # E-utilities documentation: use POST for more than ~200 UIDs; URLs much beyond 2 kB are refused by
 # some proxies, so long query terms go by POST as well.
-MAX_GET_IDS = 200
 MAX_GET_QUERY_CHARS = 1800
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -247,7 +246,7 @@ def make_retry(settings: Settings) -> Retry:
         other=0,
         redirect=3,
         status_forcelist=RETRY_STATUSES,
-        # E-utilities POSTs (long id lists, long terms) are reads; retrying them is safe.
+        # E-utilities POSTs (long terms) are reads; retrying them is safe.
         allowed_methods=frozenset({"GET", "POST"}),
         backoff_factor=settings.backoff,
         backoff_max=60.0,
@@ -327,9 +326,8 @@ class Client:
             out["api_key"] = self.settings.api_key
         return out
 
-    def request(self, path: str, params: dict, label: str, *, force_post: bool = False,
-                check=None) -> Response:
-        """GET (or POST for long id lists / long queries) `path` under the base URL.
+    def request(self, path: str, params: dict, label: str, *, check=None) -> Response:
+        """GET (or POST for long queries) `path` under the base URL.
 
         Returns the final 2xx response.  Anything else, after retries, raises FetchError (CTGovError for a
         ClinicalTrials.gov 400) with one redacted line that names `label` (the topic).  `check(body)`
@@ -339,7 +337,7 @@ class Client:
         url = urljoin(self.base_url, path)
         retry = make_retry(self.settings)
         while True:
-            reply = self._send(url, path, params, label, force_post)
+            reply = self._send(url, path, params, label)
             if check is None:
                 return reply
             try:
@@ -354,10 +352,9 @@ class Client:
                 continue
             return reply
 
-    def _send(self, url: str, path: str, params: dict, label: str, force_post: bool) -> Response:
+    def _send(self, url: str, path: str, params: dict, label: str) -> Response:
         wire = self._identify(params)
-        ids = str(params.get("id", ""))
-        post = force_post or ids.count(",") + 1 > MAX_GET_IDS or len(urlencode(wire)) > MAX_GET_QUERY_CHARS
+        post = len(urlencode(wire)) > MAX_GET_QUERY_CHARS
         what = f"{label}: {self.source} {path}"
         self.requests += 1
         LOG.debug("%s %s %s", "POST" if post else "GET", path, redact(urlencode(wire)))

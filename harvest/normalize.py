@@ -51,20 +51,6 @@ def parse_bytes(data: bytes, name: str):
     raise ParseError(f"{name}: neither PubMed XML nor ClinicalTrials.gov JSON")
 
 
-def normalize_bytes(data: bytes, name: str, topics=None) -> list[dict]:
-    """Records of one raw file, each with its `topics` filled by the classifier.
-
-    Records the parser had to skip are dropped here; callers that must report them use
-    parse_bytes(), which also returns the per-record error lines.
-    """
-    if topics is None:
-        topics = load_topics()
-    records, _errors, _books = parse_bytes(data, name)
-    for record in records:
-        record["topics"], record["topic_reasons"] = classify_with_reasons(record, topics)
-    return [ordered(r) for r in records]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m harvest normalize",

@@ -140,17 +140,6 @@ def efetch_history(client: Client, result: SearchResult, label: str, batch: int 
         yield RawResponse("efetch", body, result.count)
 
 
-def efetch_ids(client: Client, ids: list[str], label: str, batch: int = DEFAULT_BATCH) -> Iterator[RawResponse]:
-    """efetch explicit PMIDs (POST when the list is long, as NCBI asks)."""
-    batch = max(1, min(batch, MAX_BATCH))
-    for start in range(0, len(ids), batch):
-        chunk = ids[start:start + batch]
-        params = {"db": "pubmed", "id": ",".join(chunk), "retmode": "xml"}
-        body = client.request("efetch.fcgi", params, label,
-                              check=lambda b: check_ncbi_body(b, label, "efetch")).body
-        yield RawResponse("efetch", body, len(ids))
-
-
 def fetch_pubmed(client: Client, term: str, label: str, *, since: dt.date | None = None,
                  batch: int = DEFAULT_BATCH, today: dt.date | None = None) -> Iterator[RawResponse]:
     """Every PubMed record matching `term` (entered or revised on/after `since`, when given).

@@ -30,13 +30,6 @@ _CLEANER = nh3.Cleaner(
     link_rel=None,
     strip_comments=True,
 )
-_STRIPPER = nh3.Cleaner(
-    tags=set(),
-    clean_content_tags={"script", "style"},
-    attributes={},
-    link_rel=None,
-    strip_comments=True,
-)
 
 # C0/C1 controls other than whitespace, and lone surrogates (JSON "\\ud800" decodes to one, and it
 # cannot be written as UTF-8); XML forbids most of these, JSON (ClinicalTrials.gov) does not.
@@ -196,26 +189,6 @@ def clean_inline(markup: str | None) -> str:
 def sanitize_html(fragment: str) -> str:
     """nh3 with only i/b/sup/sub kept (no attributes), whitespace collapsed."""
     return collapse(_CLEANER.clean(collapse(fragment)))
-
-
-def plain_text(value) -> str:
-    """Plain text of an XML element, or of an HTML fragment given as a string."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        if "<" not in value and "&" not in value:
-            return collapse(value)
-        return collapse(_html.unescape(_STRIPPER.clean(value)))
-    return inline(value)[0]
-
-
-def safe_inline_html(value) -> str:
-    """Safe inline HTML of an XML element, or of an untrusted HTML fragment given as a string."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return sanitize_html(value)
-    return inline(value)[1]
 
 
 def text_html(text: str | None) -> tuple[str, str]:

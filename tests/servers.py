@@ -278,10 +278,6 @@ class EutilsEmulator(Emulator):
                                                       params.get("maxdate"))).encode()).hexdigest()[:24]
                 self.history[(webenv, "1")] = articles
                 body = esearch_body(len(articles), webenv)
-            elif params.get("id"):
-                wanted = params["id"].split(",")
-                by_pmid = {pmid_of(a): a for arts in self.corpus.values() for a in arts}
-                body = article_set([by_pmid[p] for p in wanted if p in by_pmid])
             else:
                 articles = self.history.get((params.get("WebEnv"), params.get("query_key")))
                 if articles is None:

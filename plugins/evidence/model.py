@@ -70,7 +70,6 @@ CORRECTION_NOTICES = {
     "ExpressionOfConcernIn": ("concern", "The journal has published an expression of concern about this article."),
     "ErratumIn": ("correction", "A correction (erratum) to this article has been published."),
     "PartialRetractionIn": ("retraction", "Part of this article has been retracted."),
-    "CorrectedandRepublishedIn": ("correction", "This article was corrected and republished."),
     "RepublishedIn": ("correction", "This article has been republished."),
     "UpdateIn": ("correction", "An updated version of this article has been published."),
 }

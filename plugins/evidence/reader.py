@@ -8,7 +8,6 @@ with harvest.cards.parse_card and everything else still goes through Pelican's M
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import logging
 import os
@@ -30,11 +29,6 @@ logger = logging.getLogger(__name__)
 
 # Editor pages whose body is shown inside a generated page rather than on a page of their own.
 EMBEDDED_PAGES = {"pages/home.md": "", "pages/methods.md": "methods/", "pages/about.md": "about/"}
-
-
-def abstract_html(record: dict) -> str:
-    """The abstract as HTML (labels as headings) — article.content, for feeds and plain themes."""
-    return safe_html(record, "")[1]
 
 
 def safe_html(record: dict, title: str) -> tuple[dict, str]:
@@ -169,7 +163,3 @@ class EvidenceReader(MarkdownReader):
             metadata["url"] = EMBEDDED_PAGES[rel]
             metadata["save_as"] = ""
         return metadata
-
-
-def as_date(value) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
