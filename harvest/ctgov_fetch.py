@@ -1,6 +1,6 @@
 """ClinicalTrials.gov API v2 `GET /studies`, page by page.  Fetch only.
 
-Follows the OpenAPI spec (../shared/real-api/ctgov-openapi/openapi-spec.yaml, v2.0.5): pageSize is
+Follows the OpenAPI spec (tests/data/real-api/ctgov-openapi/openapi-spec.yaml, v2.0.5): pageSize is
 coerced down to 1,000, so we ask for 1,000; `totalCount` is only returned on the first page and only
 with countTotal=true; every later page must repeat the first page's parameters (we repeat them exactly,
 minus countTotal) plus `pageToken`; the last page has no `nextPageToken`.  A 400 reply carries the API's

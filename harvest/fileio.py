@@ -1,8 +1,8 @@
 """The project's few ways of writing files, shared by the harvester and the site plugins.
 
 Two rules run through the project: a reader never sees half a file (cards, raw cache), and an
-unchanged file is never rewritten (its bytes and mtime stay, so a no-change run writes nothing and
-rebuilds stay cheap: rewriting a file is ~15x dearer than reading it on ext4).
+unchanged file is never rewritten (its bytes and mtime stay, so a no-change run writes nothing and a
+rebuild only reads what it would have written again: a read is cheaper than a rewrite).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def write_if_changed(path: str | os.PathLike, data: bytes) -> bool:
         return False
     try:
         fh = open(path, "wb")
-    except FileNotFoundError:  # only then create the folder: a mkdir per file is a syscall per page
+    except FileNotFoundError:  # only then create the folder: most folders exist already
         os.makedirs(os.path.dirname(os.fspath(path)) or ".", exist_ok=True)
         fh = open(path, "wb")
     with fh:

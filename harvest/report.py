@@ -1,7 +1,7 @@
 """The run report: data/runs/<run_id>.json for every run and data/report.json for the latest run
 in which every topic succeeded.
 
-JSON, keys sorted, indent 2 (format in the team brief; the site reads it).  Counting rules:
+JSON, keys sorted, indent 2 (the site reads it; the keys are described below).  Counting rules:
 
 - per topic and source: `found` = records the topic's query returned (unique ids); of those, the ones the
   classifier put into this topic are counted as `new`/`updated`/`unchanged` by what happened to their

@@ -1,6 +1,6 @@
 """Evidence plugin: reads cards fast, links them, and generates the site's own pages.
 
-Contract with the other plugins (brief, "Site plugin contract"): after the articles generator has
+Contract with the other plugins: after the articles generator has
 finished, the shared context holds
 
     evidence        visible card articles, newest first

@@ -4,9 +4,9 @@ Each chart is a pure function of a small data table; the SVG is cached under CAC
 that table, so a rebuild with unchanged evidence draws nothing.  Output is byte-stable (pygal's
 comments, one of which carries today's date, are dropped) so two builds are identical.
 
-pygal, not matplotlib: a 1,000-card build keeps both cores busy, so its CPU time sets its wall time,
-and matplotlib's import (with numpy) and drawing were a fifth of it.  bench/build.py's CPU column
-at 1,000 cards went from 4.5 s to 3.8 s with the switch, and its full/stock ratio from 0.96 to 0.82.
+pygal, not matplotlib: a large build keeps both cores busy, so its CPU time sets its wall time, and
+matplotlib's import (with numpy) and drawing cost far more CPU than pygal's (bench/build.py's CPU
+column shows a build's total).
 """
 
 from __future__ import annotations

@@ -5,10 +5,10 @@ evidence context keys and the editor pages are already there.  Everything is wri
 Pelican's writer, so relative URLs, `content_written` signals and output overwrite checks behave as
 for Pelican's own pages.
 
-Charts are a self-contained job (pygal: 0.05 s to import, ~20 ms a chart): a worker process forked
-when this generator is created imports pygal while Pelican reads the cards, is sent the chart tables
-in generate_context, draws on the second core while Pelican writes the card pages, and is collected
-in generate_output.  The parent never imports pygal.
+Charts are a self-contained job that needs CPU the reading does not (importing pygal, drawing): a
+worker process forked when this generator is created imports pygal while Pelican reads the cards, is
+sent the chart tables in generate_context, draws on the second core while Pelican writes the card
+pages, and is collected in generate_output.  The parent never imports pygal.
 """
 
 from __future__ import annotations

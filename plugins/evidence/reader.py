@@ -85,8 +85,8 @@ def card_entry(source_path: str, rel: str, siteurl: str, overrides: dict | None 
             meta[key.lower()] = value
     source = record["source"]
     key = record["pmid"] if source == "pubmed" else record["nct_id"]
-    # One file per card, not a folder with an index.html: creating a folder costs more than the
-    # page itself on the build machine's file system (bench/build.py: 20 % of a 1,000-card build).
+    # One file per card, not a folder with an index.html: a folder per card would double the file
+    # system entries a build creates.
     url = f"evidence/{source}/{key}.html"
     title = meta.get("title") or record["title"] or record["id"]
     shown, content = safe_html(record, title)

@@ -11,8 +11,8 @@ Writes
                                                     schema, and the terms each source sets
 
 Bulk files are gzip-compressed, as bulk bibliographic data is published: uncompressed they were
-over half of a large site's bytes (485 MB of 910 at 20,000 cards), and GitHub Pages refuses a site
-over 1 GB.  They are standard gzip made with ISA-L (PyPI ``isal``), several times faster than zlib;
+over half of a large site's bytes (bench/build.py prints the output size), and GitHub Pages refuses a site
+over 1 GB.  They are standard gzip made with ISA-L (PyPI ``isal``), which compresses much faster than zlib;
 the gzip header carries no name and no time, so the bytes depend only on the records (and the
 ISA-L version).
 A card's citation files are written once here and linked from its page (they used to be inlined
@@ -49,8 +49,8 @@ from evidence import model  # a sibling plugin: PLUGIN_PATHS puts plugins/ on sy
 
 logger = logging.getLogger(__name__)
 
-# compresslevel: ISA-L's 0-3.  Level 2 compresses ~290 MB/s where zlib's level 6 managed ~26 MB/s on the
-# build machine (20 s of a 20,000-card build), for files about a quarter larger.
+# compresslevel: ISA-L's 0-3.  Level 2 trades somewhat larger files for much less build time than
+# zlib's default level.
 DEFAULTS = {"formats": ("csv", "jsonl", "ris", "bib"), "compresslevel": 2}
 # File name suffix of each bulk format.
 SUFFIX = {"csv": ".csv.gz", "jsonl": ".jsonl.gz", "ris": ".ris.gz", "bib": ".bib.gz"}

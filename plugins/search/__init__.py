@@ -1,7 +1,7 @@
 """Build the Pagefind search index inside the Pelican run, on the second core.
 
-Run after Pelican, Pagefind added ~40 % to a 5,000-card build, and starting it once the card pages
-were written saved little: card pages are most of the build.  So the index is built from its own
+Run after Pelican, Pagefind adds a large share to a big build, and starting it once the card pages
+were written saves little: card pages are most of the build.  So the index is built from its own
 input, in parallel with the whole writing phase:
 
 - as soon as every generator has read its content (``all_generators_finalized``: the cards, the
@@ -46,8 +46,8 @@ from . import pages, parts
 
 logger = logging.getLogger(__name__)
 
-# part_size: most cards in one Pagefind index (plugins/search/parts.py); ~120 KB of Pagefind memory
-# per card, so 5,000 keep one run near 0.6 GB.
+# part_size: most cards in one Pagefind index (plugins/search/parts.py); Pagefind's memory grows with
+# the cards in an index, so a part bounds one run's memory.
 DEFAULTS = {"enabled": True, "part_size": 5000}
 _children: dict[int, tuple[multiprocessing.Process, object, str]] = {}  # id(settings) → child
 
@@ -160,8 +160,8 @@ def start(generators):
     if not cards:
         logger.info("search: no evidence cards, no search index")
         return
-    # Memory-backed when the machine has it: creating tens of thousands of small files on ext4
-    # costs seconds of system time, and these live only until Pagefind has read them.
+    # Memory-backed when the machine has it: these tens of thousands of small files live only until
+    # Pagefind has read them, so a disk need never hold them.
     shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     workdir = tempfile.mkdtemp(prefix="atlas-search-", dir=shm)
     # The search page (written by the parent while the child indexes) merges the other parts.

@@ -1,7 +1,7 @@
 """The search index in parts: bounded memory per Pagefind run, and unchanged parts left alone.
 
-Pagefind holds a whole index in memory while it writes it: 2.4 GB for 20,000 cards in one index,
-more than a 1.5 GiB budget per process allows.  So the cards are split into parts of at most
+Pagefind holds a whole index in memory while it writes it, so one index of a very large site would
+outgrow a build machine's memory.  So the cards are split into parts of at most
 ``part_size`` (a stable hash of the record id picks the part, so a card stays in its part from one
 build to the next while the number of parts is unchanged), each part is a complete Pagefind bundle
 built by its own Pagefind run, one after another, and the search page merges them in the browser
