@@ -197,8 +197,8 @@ def count_files(out: Path) -> int:
 
 
 def create_cost_us(where: Path, n: int = 500) -> float:
-    """Microseconds to create one small file here, now.  On this VM it ranges from ~40 to ~900 us
-    (ext4 without a journal, see bench()), and every file a build writes pays it: printed so that a
+    """Microseconds to create one small file here, now.  It varies with the file system and what was
+    deleted near it lately (see bench()), and every file a build writes pays it: printed so that a
     reader can tell a slow file system from a slow build.  The files stay until the temp dir goes."""
     probe = where / f"probe-{time.monotonic_ns()}"
     probe.mkdir()
@@ -302,16 +302,14 @@ def bench(n: int, tmp: Path, repeat: int, query: str, search: bool, plain: bool 
         (w1, c1, m1), (w2, c2, m2) = (run(cmd, tmp) for cmd in hugo_cmds(out))
         return w1 + w2, c1 + c2, max(m1, m2), w2
 
-    # Interleaved repeats, each into a fresh output dir with a cold cache: this machine's file
-    # system and CPU drift by +-20 % within minutes, so one run of each says little; the median
-    # of runs taken turn about is what the ratio compares.
+    # Interleaved repeats, each into a fresh output dir with a cold cache: a shared machine's file
+    # system and CPU drift within minutes, so one run of each says little; the median of runs taken
+    # turn about is what the ratio compares.
     #
-    # Nothing is deleted until every size has run.  This root file system is ext4 without a
-    # journal, where allocating an inode skips each free inode of the block group that was freed in
-    # the last few minutes (ext4's recently_deleted(); perf showed it as 14 % of a build's samples):
-    # after many deletions nearby, creating a file cost up to ~0.9 ms instead of ~0.04 ms.  Removing
-    # each run's output before the next, as this script used to, kept the disk in that state and
-    # charged every build per file written -- the full site writes twice as many files as stock.
+    # Nothing is deleted until every size has run: on some file systems, creating a file right after
+    # many deletions nearby costs far more than usual (the create cost printed above shows it), so
+    # removing each run's output before the next would charge every build per file written -- and
+    # the full site writes more files than stock.
     # A fresh clone, CI and `make build` into an existing output/ delete nothing first.
     runs = {"full": [], "plain": [], "stock": [], "hugo": []} if plain else {"full": [], "stock": [], "hugo": []}
     os.sync()
