@@ -1,7 +1,8 @@
 """Evidence cards: one Pelican Markdown file per record.
 
-Card layout (the site's only input besides editor pages)::
+Card layout, format 2 (the site's only input besides editor pages)::
 
+    Card-Format: 2
     Title: <plain one-line title>
     Date: <YYYY-MM-DD, padded from the record's date/year>
     Modified: <YYYY-MM-DD from `updated`, when known>
@@ -13,7 +14,10 @@ Card layout (the site's only input besides editor pages)::
     Ev_history: [...]        only when the source changed a tracked value between harvests (drift.py)
     Ev_scope: {...}          only when a re-fetched record no longer belongs to any topic (drift.py)
 
-    <body: the abstract as escaped Markdown, for humans and plain Pelican>
+The card is its metadata block and nothing else: the record (abstract included) is in the `Ev_` lines,
+which is all the site reads.  Format 1 cards (no Card-Format line) also carried the abstract again as
+an escaped Markdown body after a blank line; they are still read (the body is ignored), so a replay
+into a content folder of older cards rewrites them in format 2.
 
 Record fields live under an `Ev_` prefix so no harvested value can land in a name Pelican reserves
 (status, template, save_as, url, lang, category, tags, authors, summary, ...).  Values are JSON on a
@@ -23,7 +27,6 @@ single line: newlines and other line separators inside harvested text are escape
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from pathlib import Path
@@ -34,6 +37,7 @@ from .fileio import atomic_write, holds
 from .record import FIELDS, ordered, valid_nct, valid_pmid
 from .sanitize import one_line
 
+FORMAT = 2
 PREFIX = "Ev_"
 EDITOR_KEY = "Ev_editor"
 # Card-level keys that are not record fields: what the harvester learnt across harvests.  They live in
@@ -44,17 +48,11 @@ EXTRA_KEYS = {"Ev_history": "history", "Ev_scope": "scope"}
 # readers treat them as line breaks.
 _LINE_BREAKS = {"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _LINE_BREAKS_RE = re.compile("[\u0085\u2028\u2029]")
-_MD_SPECIAL_RE = re.compile(r"([\\`*_\[\]{}()#+!|~])")
 
 
 def dump_value(value: object) -> str:
     text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     return _LINE_BREAKS_RE.sub(lambda m: _LINE_BREAKS[m.group()], text)
-
-
-def md_escape(text: str) -> str:
-    """Escape harvested text for a Markdown body: no raw HTML, no links, no emphasis."""
-    return _MD_SPECIAL_RE.sub(r"\\\1", html.escape(one_line(text), quote=False))
 
 
 def card_relpath(record: dict) -> Path:
@@ -88,7 +86,7 @@ def render_card(record: dict, editor: dict | None = None, extras: dict | None = 
     record = ordered(record)
     rel = card_relpath(record)
     title = one_line(record["title"]) or f"Untitled record {record['id']}"
-    lines = [f"Title: {title}"]
+    lines = [f"Card-Format: {FORMAT}", f"Title: {title}"]
     date = _pelican_date(record["date"], record["year"]) or _pelican_date(record["updated"], None)
     if date:
         lines.append(f"Date: {date}")
@@ -103,15 +101,7 @@ def render_card(record: dict, editor: dict | None = None, extras: dict | None = 
     for key, name in EXTRA_KEYS.items():
         if (extras or {}).get(name):
             lines.append(f"{key}: {dump_value(extras[name])}")
-    body = []
-    for section in record["abstract"]:
-        label = one_line(section.get("label"))
-        if label:
-            body.append(f"## {md_escape(label)}")
-        body.append(md_escape(section.get("text") or ""))
-    if not body:
-        body.append("*No abstract is available for this record.*")
-    return "\n".join(lines) + "\n\n" + "\n\n".join(body) + "\n"
+    return "\n".join(lines) + "\n"
 
 
 def parse_card(text: str, name: str = "<card>") -> tuple[dict, dict | None]:
@@ -122,13 +112,11 @@ def parse_card(text: str, name: str = "<card>") -> tuple[dict, dict | None]:
 
 def parse_card_all(text: str, name: str = "<card>") -> tuple[dict, dict | None, dict]:
     """(record, editor info, extras {"history": [...], "scope": {...}}) of a card's text."""
-    head, sep, _body = text.partition("\n\n")
-    if not sep:
-        raise CardError(f"{name}: no blank line after the metadata block")
+    head = text.partition("\n\n")[0]  # a format 1 card's Markdown body follows a blank line: not read
     values: dict = {}
     editor = None
     extras: dict = {}
-    for lineno, line in enumerate(head.split("\n"), 1):
+    for lineno, line in enumerate(head.removesuffix("\n").split("\n"), 1):
         key, colon, raw = line.partition(": ")
         if not colon:
             raise CardError(f"{name}:{lineno}: not a 'Key: value' line")

@@ -23,7 +23,7 @@ from harvest.topics import load_topics
 
 KETAMINE = "metapub/tests/fixtures/pmid_xml/38011560.xml"
 STUDY = "ctgov-aact-fixtures/spec/support/json_data/NCT00973089.json"
-KNOWN_KEYS = {"Title", "Date", "Modified", "Slug", "Ev_editor"} | {f"Ev_{f}" for f in cards.FIELDS}
+KNOWN_KEYS = {"Card-Format", "Title", "Date", "Modified", "Slug", "Ev_editor"} | {f"Ev_{f}" for f in cards.FIELDS}
 EDITOR = {
     "hidden": False,
     "pinned": True,
@@ -61,7 +61,7 @@ def hostile(old: bytes, new: bytes) -> dict:
 
 def header_keys(text: str) -> list[str]:
     head = text.partition("\n\n")[0]
-    return [line.partition(": ")[0] for line in head.split("\n")]
+    return [line.partition(": ")[0] for line in head.removesuffix("\n").split("\n")]
 
 
 def pelican_read(tmp_path, text: str) -> dict:
@@ -99,7 +99,8 @@ def test_card_layout_for_the_ketamine_review():
     record["topics"] = ["ketamine"]
     text = render_card(record)
     lines = text.split("\n")
-    assert lines[:4] == [
+    assert lines[:5] == [
+        "Card-Format: 2",
         "Title: Ketamine and the neurobiology of depression: Toward next-generation rapid-acting "
         "antidepressant treatments.",
         "Date: 2023-12-05",
@@ -108,7 +109,8 @@ def test_card_layout_for_the_ketamine_review():
     ]
     assert 'Ev_topics: ["ketamine"]' in lines
     assert card_relpath(record).as_posix() == "evidence/pubmed/38011560.md"
-    assert text.endswith("\n") and "Ketamine has emerged as a transformative" in text.partition("\n\n")[2]
+    # The metadata block is the whole card: the abstract is in Ev_abstract only, not again as a body.
+    assert text.endswith('"2023-12-11"\n') and "\n\n" not in text
 
 
 def test_pelican_reads_every_field_under_its_prefix(tmp_path):
@@ -184,8 +186,8 @@ def test_bad_card_text_is_a_card_error():
         parse_card(text.replace("Ev_doi:", "Xv_doi:"))
     with pytest.raises(CardError, match="bad JSON for title"):
         parse_card(text.replace('Ev_title: "', "Ev_title: ", 1))
-    with pytest.raises(CardError, match="no blank line"):
-        parse_card(text.partition("\n\n")[0])
+    with pytest.raises(CardError, match="not a 'Key: value' line"):
+        parse_card("")
 
 
 # --- hostile values, built from the real record ----------------------------------------------------
@@ -245,14 +247,18 @@ def test_one_megabyte_abstract(tmp_path):
     assert read_card(tmp_path / card_relpath(record)) == (record, None)
 
 
-def test_markdown_in_the_body_is_escaped():
-    record = hostile(
-        b"<AbstractText>Ketamine has",
-        b"<AbstractText>[click](javascript:alert(1)) *bold* &lt;b&gt;raw&lt;/b&gt; Ketamine has",
-    )
-    body = render_card(record).partition("\n\n")[2]
-    assert "\\[click\\]\\(javascript:alert\\(1\\)\\)" in body and "\\*bold\\*" in body
-    assert "&lt;b&gt;raw&lt;/b&gt;" in body and "<b>" not in body
+def test_format_1_cards_are_still_read(tmp_path):
+    # A format 1 card as the harvester wrote it from the real ketamine recording (metadata, a blank
+    # line, the abstract again as Markdown): read as the same record, and rewritten in format 2.
+    old = (REAL.parent / "cards" / "format1-pubmed-38011560.md").read_text(encoding="utf-8")
+    assert "Card-Format" not in old and "\n\nKetamine has emerged" in old
+    record, editor = parse_card(old, "format1.md")
+    new = render_card(record)
+    assert parse_card(new) == (record, editor) and new.startswith("Card-Format: 2\n")
+    path = tmp_path / card_relpath(record)
+    path.parent.mkdir(parents=True)
+    path.write_text(old, encoding="utf-8")
+    assert write_card(tmp_path, record) == "updated" and path.read_text(encoding="utf-8") == new
 
 
 def test_hostile_trial_title():
