@@ -250,7 +250,8 @@ def tree_state(out: Path) -> dict[str, tuple[bytes, int]]:
 # Pagefind writes its filter and metadata files (and so the entry file naming them) differently on
 # each run over the same pages (upstream issue Pagefind/pagefind#638: fragments are stable since
 # 1.3, "filter/metadata indexes" are not), so two full builds already differ there.
-UNSTABLE = re.compile(r"(^|/)pagefind(/[^/]+)*/(filter/[^/]+\.pf_filter|pagefind\.[^/]+\.pf_meta|pagefind-entry\.json)$")
+# The same holds for each part of a split index (pagefind-<k>/, plugins/search/parts.py).
+UNSTABLE = re.compile(r"(^|/)pagefind(-\d+)?/(filter/[^/]+\.pf_filter|pagefind\.[^/]+\.pf_meta|pagefind-entry\.json)$")
 
 
 def compare_trees(a: Path, b: Path) -> list[str]:
