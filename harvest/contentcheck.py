@@ -33,6 +33,8 @@ import markdown
 import textstat
 from bs4 import BeautifulSoup
 
+from harvest.sanitize import one_line
+
 SECTIONS: tuple[str, ...] = (
     "What it is",
     "How it is thought to work",
@@ -141,7 +143,7 @@ def _plain_blocks(html: str) -> list[str]:
         if el.find(["p", "li", "ul", "ol", "dl", "table"]):
             continue
         text = _CITATION_MARK_RE.sub("", el.get_text())
-        text = re.sub(r"\s+", " ", text).strip()
+        text = one_line(text)
         text = re.sub(r"\s+([.,;:!?)])", r"\1", text)
         if not text:
             continue
@@ -271,7 +273,7 @@ def check_explainer(path: Path, known_topics: set[str] | None = None, min_ease: 
         problems.append(Problem(path, f"sections out of order: {' · '.join(present)}"))
 
     intro_text = " ".join(_plain_blocks(render(parts[0][1])[1]))
-    if DISCLAIMER not in re.sub(r"\s+", " ", intro_text):
+    if DISCLAIMER not in one_line(intro_text):
         problems.append(Problem(path, f'missing disclaimer before the first section: "{DISCLAIMER}"'))
 
     if EVIDENCE_SECTION in by_name and "(#evidence-summary)" not in by_name[EVIDENCE_SECTION].replace(" ", ""):

@@ -24,20 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "content"
 THEME = ROOT / "theme"
 EXPLAINER_SLUGS = ("tms", "ketamine", "psilocybin", "light-therapy", "pgx", "ect", "digital-therapeutics")
-SECTIONS = [
-    "What it is",
-    "How it is thought to work",
-    "Who it is studied for",
-    "What the evidence says so far",
-    "Safety and side effects",
-    "Access, cost and regulatory status",
-    "Open questions",
-    "Sources",
-]
-DISCLAIMER = (
-    "This page explains research evidence. It is not medical advice; "
-    "talk to a clinician about your own care."
-)
+SECTIONS = list(contentcheck.SECTIONS)
+DISCLAIMER = contentcheck.DISCLAIMER
 REQUIRED_GLOSSARY = {
     "trd", "rct", "meta-analysis", "systematic-review", "madrs", "ham-d", "response-remission",
     "nmda-receptor", "rtms", "itbs", "cyp2d6", "cyp2c19", "sad", "placebo", "open-label",

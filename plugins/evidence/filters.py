@@ -12,9 +12,9 @@ from markupsafe import Markup
 
 from harvest.citations import doi_url
 from harvest.record import DESIGN_LABELS, DESIGNS, EVIDENCE_LEVELS
+from harvest.sanitize import clean_inline, one_line
 
 from . import model
-from .reader import clean_inline
 
 
 def inline_html(markup: str | None) -> Markup:
@@ -140,7 +140,7 @@ def section_links(html: str) -> list[tuple[str, str]]:
     every heading an id): the "On this page" list of a topic page."""
     out = []
     for anchor, inner in _H2_RE.findall(html or ""):
-        text = Markup(" ".join(_TAG_RE.sub("", inner).split())).unescape()
+        text = Markup(one_line(_TAG_RE.sub("", inner))).unescape()
         if text:
             out.append((anchor, text))
     return out

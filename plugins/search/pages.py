@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from harvest.sanitize import one_line
+
 # Labels of the ``type`` filter, also used by search_doc.html for cards.
 EXPLAINER, GLOSSARY, METHODS = "Explainer", "Glossary entry", "Methods"
 
@@ -50,7 +52,7 @@ class PageDoc:
 
 
 def _plain(html: str) -> str:
-    return " ".join(_TAG_RE.sub(" ", html).split())
+    return one_line(_TAG_RE.sub(" ", html))
 
 
 def _page(pages, relpath: str):
@@ -64,7 +66,7 @@ def glossary_entries(page) -> list[PageDoc]:
     docs = []
     for i, m in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(html)
-        title = " ".join(_TAG_RE.sub("", m.group("title")).split())
+        title = one_line(_TAG_RE.sub("", m.group("title")))
         entry_id = m.group("id")
         body = html[m.end():end]
         docs.append(PageDoc(GLOSSARY, title, f"{page.save_as.rsplit('/', 1)[0]}/{entry_id}/index.html",
