@@ -181,10 +181,11 @@ def link_evidence(generator):
     context["topics"] = topics
     context["report"] = report
     context["runs"] = runs
-    context["edition"] = edition.edition(report, load_state(settings.get("EVIDENCE_DATA_PATH") or "data"),
+    state = load_state(settings.get("EVIDENCE_DATA_PATH") or "data")  # read once: edition and freshness
+    context["edition"] = edition.edition(report, state,
                                          [a.record for a in cards])
     context["evidence_reference_date"] = ref
-    context["freshness"] = freshness(settings, report, topics)
+    context["freshness"] = freshness(state, settings, report, topics)
 
 
 def add_filters(generator):

@@ -9,11 +9,7 @@ after that, each topic and source reports the finish of its last successful live
 
 from __future__ import annotations
 
-SOURCE_NAMES = {"pubmed": "PubMed", "ctgov": "ClinicalTrials.gov"}
-
-
-def _day(stamp: str | None) -> str | None:
-    return stamp[:10] if stamp else None
+from .freshness import SOURCE_NAMES, stamp_day
 
 
 def edition(report: dict | None, state: dict, records: list[dict]) -> dict:
@@ -28,8 +24,8 @@ def edition(report: dict | None, state: dict, records: list[dict]) -> dict:
     return {
         "kind": "live" if live else "snapshot",
         # the day the cards were last written from replies (live run or replay)
-        "made": _day((report or {}).get("finished")),
-        "last_harvest": _day(newest_live),
+        "made": stamp_day((report or {}).get("finished")),
+        "last_harvest": stamp_day(newest_live),
         "newest_record": max(revised)[:10] if revised else None,
         "records": len(records),
         "sources": live,
@@ -43,6 +39,6 @@ def topic_sources(info: dict, slug: str, records: list[dict]) -> dict:
         out[source] = {
             "name": name,
             "cards": sum(1 for r in records if r.get("source") == source),
-            "harvested": _day(info["sources"].get((slug, source))),
+            "harvested": stamp_day(info["sources"].get((slug, source))),
         }
     return out

@@ -56,7 +56,7 @@ def error_words(kind: str | None, source: str | None) -> str:
     return ERROR_WORDS.get(kind or "", "failed at {source}").format(source=name)
 
 
-def _day(stamp: str | None) -> str | None:
+def stamp_day(stamp: str | None) -> str | None:
     return stamp[:10] if stamp else None
 
 
@@ -74,8 +74,8 @@ def topic_freshness(state: dict, report: dict | None, slug: str, sources=("pubme
     failure = None
     if failed:
         first = failed[0]
-        shown = sorted({_day(r["success"]) for r in failed if r["success"]})
-        sentence = f"The latest update attempt on {_day(first['attempt'])} {error_words(first['error'], first['error_source'])}; "
+        shown = sorted({stamp_day(r["success"]) for r in failed if r["success"]})
+        sentence = f"The latest update attempt on {stamp_day(first['attempt'])} {error_words(first['error'], first['error_source'])}; "
         if shown:
             sentence += f"the cards shown are from the harvest of {' and '.join(shown)}."
         else:
@@ -102,8 +102,8 @@ def build_day(settings: dict) -> dt.date:
     return dt.datetime.now(dt.timezone.utc).date()
 
 
-def freshness(settings: dict, report: dict | None, topics) -> dict:
-    state = load_state(settings.get("EVIDENCE_DATA_PATH") or "data")
+def freshness(state: dict, settings: dict, report: dict | None, topics) -> dict:
+    """`state` is load_state()'s reading, shared with plugins/evidence/edition.py."""
     slugs = [t.slug for t in topics]
     return {"topics": {t.slug: topic_freshness(state, report, t.slug) for t in topics},
             "site": site_freshness(state, report, slugs, build_day(settings))}
