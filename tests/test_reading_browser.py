@@ -37,22 +37,14 @@ def test_methods_run_tables_fit_at_1280px(site, open_page):
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
+@pytest.mark.parametrize("path", ["/downloads/", "/topics/tms/"], ids=["downloads", "topic"])
 @pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["desktop", "360px"])
-def test_downloads_page_is_axe_clean_and_fits(site, open_page, viewport):
+def test_downloads_and_topic_pages_are_axe_clean_and_fit(site, open_page, viewport, path):
+    """The downloads page and a topic page with its "On this page" list."""
     from test_a11y import describe, run_axe
 
     page = open_page(viewport=viewport).page
-    page.goto(site.url("/downloads/"), wait_until="networkidle")
+    page.goto(site.url(path), wait_until="networkidle")
     violations = run_axe(page)
     assert not violations, describe(violations)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-
-
-@pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["desktop", "360px"])
-def test_topic_page_with_its_section_list_is_axe_clean(site, open_page, viewport):
-    from test_a11y import describe, run_axe
-
-    page = open_page(viewport=viewport).page
-    page.goto(site.url("/topics/tms/"), wait_until="networkidle")
-    violations = run_axe(page)
-    assert not violations, describe(violations)
