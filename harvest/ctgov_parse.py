@@ -319,7 +319,6 @@ def _registry(study: dict, ps: dict, status: dict, design: dict, arms: dict, ref
         "first_submitted": _day(status.get("studyFirstSubmitDate")),
         "primary_completion_type": _upper(primary.get("type")),
         "completion_date": _date(status.get("completionDateStruct")),
-        "enrollment_type": _upper(_module(design, "enrollmentInfo").get("type")),
         "results_submitted": _day(status.get("resultsFirstSubmitDate")) or (releases[0] if releases else None),
         "results_posted": _date(status.get("resultsFirstPostDateStruct")),
         "delay_certificate_submitted": _day(status.get("dispFirstSubmitDate")),

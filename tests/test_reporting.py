@@ -56,7 +56,7 @@ def test_registry_fields_parsed_from_v2(trials):
     assert (reg["fda_regulated_drug"], reg["fda_regulated_device"]) == (False, True)
     assert reg["countries"] == ["United States"]
     assert (reg["start_date"], reg["start_date_type"], reg["first_submitted"]) == ("2021-08-09", "ACTUAL", "2021-08-16")
-    assert reg["primary_completion_type"] == "ACTUAL" and reg["enrollment_type"] == "ACTUAL"
+    assert reg["primary_completion_type"] == "ACTUAL" and trials["NCT05016050"]["enrollment_type"] == "ACTUAL"
     assert reg["results_submitted"] is None and reg["results_posted"] is None
     # certificate of delay, and results submitted then posted
     reg = trials["NCT04770285"]["registry"]
@@ -258,5 +258,5 @@ def test_registration_timing_and_enrollment(trials):
     assert model.registration_timing(trials["NCT06878859"]) is None             # start only planned
     assert model.enrollment_text(trials["NCT03884387"]) == "142 participants (actual)"
     planned = trials["NCT06878859"]
-    assert planned["registry"]["enrollment_type"] == "ESTIMATED"
+    assert planned["enrollment_type"] == "ESTIMATED"
     assert model.enrollment_text(planned).endswith("(planned)")

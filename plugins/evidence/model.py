@@ -439,7 +439,7 @@ def registry_drift(record: dict, history: list | None) -> dict:
             planned = entry.get("from")
         if entry.get("field") == "primary_completion_date" and moved is None:
             moved = entry.get("from")
-    kind = record.get("enrollment_type") or (record.get("registry") or {}).get("enrollment_type")
+    kind = record.get("enrollment_type")
     if not (isinstance(planned, int) and kind == "ACTUAL" and planned != record.get("enrollment")):
         planned = None
     if not (isinstance(moved, str) and moved != record.get("primary_completion_date")):
@@ -453,7 +453,7 @@ def enrollment_text(record: dict, planned: int | None = None) -> str:
     n = record.get("enrollment")
     if not isinstance(n, int):
         return ""
-    kind = record.get("enrollment_type") or (record.get("registry") or {}).get("enrollment_type")
+    kind = record.get("enrollment_type")
     label = {"ACTUAL": "actual", "ESTIMATED": "planned"}.get(kind)
     if label == "actual" and isinstance(planned, int):
         label = f"actual; {planned:,} planned"
