@@ -39,8 +39,12 @@ when it *is* one of the descriptors, whole: "Antidepressive Agents, Tricyclic" i
 A term listed under ``context`` ("TMS", "SAD", "ECT") counts only in a record that also names one of
 its context words anywhere in the fields above ("TMS" with "stimulation" or "transcranial", not
 trimethylsilyl chemistry; "SAD" with "seasonal" or "winter", not social anxiety disorder).
-A drug class listed under ``hints`` ("antidepressant", the heading "Antidepressive Agents") adds one
-mood-disorder point at most, so it supports a condition but never stands in for one.
+A drug class listed under ``hints`` adds one point at most, so it supports a specific name but never
+stands in for one: for the mood disorder "antidepressant" or the heading "Antidepressive Agents" (a
+class of drugs, not a condition); for psilocybin "psychedelic" (LSD and DMT are psychedelics too).
+A title that says the people studied are healthy (``healthy`` under ``[scope]``: "in healthy
+volunteers") makes the record not about a mood disorder unless the title also names one, because
+the abstract of such a study names the disorder only as what the treatment is used for.
 ``ignore`` phrases ("respiratory depression", "neonatal phototherapy") are masked before anything
 else is counted, because they use a topic's word in a sense that has nothing to do with it.
 
@@ -130,9 +134,14 @@ def _match_at(text, lows, i, term_lows, exact, cache) -> bool:
 
 IGNORE = "\x00ignore"  # group names that cannot clash with a topic slug
 SCOPE = "\x00scope"
-HINT = "\x00hint"
+HEALTHY = "\x00healthy"
 HINT_POINTS = 1
 _SEP = "\x00"
+
+
+def _hint_group(group: str) -> str:
+    """Group of the class words (hints) of the scope or of one topic."""
+    return f"{group}{_SEP}hint"
 
 
 def _context_groups(group: str, term: str) -> tuple[str, str]:
@@ -194,11 +203,16 @@ class Lexicon:
     def __init__(self, topics):
         topics = list(topics)
         first = topics[0]
-        shared = (first.scope_terms, first.scope_mesh, first.ignore, first.scope_context, first.scope_hints)
+        def scope_of(t):
+            return (t.scope_terms, t.scope_mesh, t.ignore, t.scope_context, t.scope_hints, t.scope_healthy)
+
+        shared = scope_of(first)
         for t in topics:
-            if (t.scope_terms, t.scope_mesh, t.ignore, t.scope_context, t.scope_hints) != shared:
+            if scope_of(t) != shared:
                 raise ValueError(f"topic {t.slug!r}: all topics must share one [scope]")
-        groups = {IGNORE: first.ignore, HINT: first.scope_hints}
+        groups = {IGNORE: first.ignore, HEALTHY: first.scope_healthy, _hint_group(SCOPE): first.scope_hints}
+        for t in topics:
+            groups[_hint_group(t.slug)] = t.hints
         # group → [(group of the ambiguous term, group of its context words)]
         self.contextual: dict[str, list[tuple[str, str]]] = {}
         for group, terms, context in [(SCOPE, first.scope_terms, first.scope_context)] + [
@@ -310,6 +324,15 @@ def _score(fields: _Fields, lex: Lexicon, group: str, points: dict[str, int]) ->
     reasons: list[str] = []
     words: list[str] = []
     terms = named(fields.title)
+    if group == SCOPE and not terms:
+        healthy = fields.title.spans.get(HEALTHY)
+        if healthy:
+            # A study of healthy people is not about a mood disorder, however often its abstract
+            # names the disorder the treatment is used for ("esketamine ... in healthy individuals",
+            # with "major depressive disorder" as background).  A title naming both the healthy and
+            # a mood disorder ("in healthy volunteers and patients with MDD") still counts.
+            term = healthy[0][2]
+            return 0, [f"title: {term!r}, people without a mood disorder (0)"], [f"title names “{term}”"]
     if terms:
         score += points["title"]
         reasons.append(f"title (+{points['title']})")
@@ -340,14 +363,16 @@ def _score(fields: _Fields, lex: Lexicon, group: str, points: dict[str, int]) ->
         score += points["keywords"]
         reasons.append(f"keyword {hit.text!r} (+{points['keywords']})")
         words.append(f"keyword “{hit.text}”")
-    if group == SCOPE:
-        # A drug class ("antidepressant") is not a condition: one point at most, never enough alone.
-        everywhere = [fields.title, *fields.mesh, *fields.keywords, *fields.abstract]
-        terms = [t for hits in everywhere for _s, _e, t in hits.spans.get(HINT, ())]
-        if terms:
-            score += HINT_POINTS
-            reasons.append(f"drug class {terms[0]!r} (+{HINT_POINTS})")
-            words.append(f"drug class {_quote(terms)}")
+    # A drug class is not a condition ("antidepressant"), nor one treatment ("psychedelic" is also
+    # LSD and DMT): one point at most, never enough alone, so it completes a specific name that
+    # already counts twice (an author keyword; two mentions in the abstract) but stands in for none.
+    hint = _hint_group(group)
+    everywhere = [fields.title, *fields.mesh, *fields.keywords, *fields.abstract]
+    terms = [t for hits in everywhere for _s, _e, t in hits.spans.get(hint, ())]
+    if terms:
+        score += HINT_POINTS
+        reasons.append(f"drug class {terms[0]!r} (+{HINT_POINTS})")
+        words.append(f"drug class {_quote(terms)}")
     terms = [term for part in fields.abstract for term in named(part)]
     if terms:
         mentions = len(terms)

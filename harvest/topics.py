@@ -16,10 +16,10 @@ from .fileio import read_toml
 TOPICS_PATH = Path(__file__).with_name("topics.toml")
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_TOPIC_KEYS = {"slug", "name", "summary", "pubmed_query", "ctgov", "terms", "mesh", "context", "metapsy"}
+_TOPIC_KEYS = {"slug", "name", "summary", "pubmed_query", "ctgov", "terms", "mesh", "context", "hints", "metapsy"}
 # A Metapsy database on GitHub: owner/name (harvest/metapsy_fetch.py fetches it).
 METAPSY_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$")
-_SCOPE_KEYS = {"name", "pubmed", "ctgov", "terms", "mesh", "ignore", "context", "hints"}
+_SCOPE_KEYS = {"name", "pubmed", "ctgov", "terms", "mesh", "ignore", "context", "hints", "healthy"}
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,14 @@ class Topic:
     # (term, context words): an ambiguous term ("TMS") counts only in a record that also names one
     # of its context words ("stimulation"); the term is one of `terms`.
     context: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    hints: tuple[str, ...] = ()  # the treatment's class ("psychedelic"): supports, never makes, the treatment
     scope_name: str = "Mood disorders"
     scope_terms: tuple[str, ...] = ()  # words naming a mood disorder
     scope_mesh: tuple[str, ...] = ()  # MeSH descriptors naming a mood disorder
     ignore: tuple[str, ...] = ()  # phrases masked before matching ("respiratory depression")
     scope_context: tuple[tuple[str, tuple[str, ...]], ...] = ()  # as `context`, for scope terms
     scope_hints: tuple[str, ...] = ()  # words that support, but never make, the scope ("antidepressant")
+    scope_healthy: tuple[str, ...] = ()  # title phrases saying the people studied are healthy
     metapsy: str | None = None  # GitHub owner/name of a Metapsy living meta-analytic database
     # Not part of equality/hash: derived from the fields above.
     url: str = field(default="", compare=False)
@@ -74,6 +76,7 @@ def load_topics(path: str | Path | None = None) -> list[Topic]:
     ignore = _strings(scope, "ignore", "[scope]", fail, required=False)
     scope_context = _context(scope, scope_terms, "[scope]", fail)
     scope_hints = _strings(scope, "hints", "[scope]", fail, required=False)
+    scope_healthy = _strings(scope, "healthy", "[scope]", fail, required=False)
 
     entries = doc.get("topic")
     if not isinstance(entries, list) or not entries:
@@ -120,12 +123,14 @@ def load_topics(path: str | Path | None = None) -> list[Topic]:
                 terms=_strings(entry, "terms", where, fail),
                 mesh=_strings(entry, "mesh", where, fail, required=False),
                 context=_context(entry, _strings(entry, "terms", where, fail), where, fail),
+                hints=_strings(entry, "hints", where, fail, required=False),
                 scope_name=scope_name,
                 scope_terms=scope_terms,
                 scope_mesh=scope_mesh,
                 ignore=ignore,
                 scope_context=scope_context,
                 scope_hints=scope_hints,
+                scope_healthy=scope_healthy,
                 metapsy=metapsy,
             )
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from harvest.errors import ConfigError
@@ -69,6 +71,8 @@ def shipped() -> str:
         (lambda s: s.replace('mesh = ["Psilocybin"]', 'mesh = "Psilocybin"'), "mesh must be a list"),
         (lambda s: s.replace('TMS = ["transcranial"', 'TMSX = ["transcranial"'), "context.TMSX: not one of the terms"),
         (lambda s: s.replace('SAD = ["seasonal"', 'SAD = "seasonal" #'), "[scope] context: SAD must be a non-empty list"),
+        (lambda s: s.replace('hints = ["psychedelic"', 'hints = "psychedelic" #'), "topic 'psilocybin': hints must be a list"),
+        (lambda s: re.sub(r"healthy = \[[^\]]*\]", 'healthy = "healthy volunteer"', s), "[scope]: healthy must be a list"),
         (lambda s: s + "\n[[topic]\n", "invalid TOML"),
         (lambda s: s.split("\n[[topic]]\n")[0], "no topics defined"),
     ],
