@@ -1,7 +1,7 @@
 """RIS and BibTeX citations of normalized records.
 
 Pure formatting: a record (and optionally the URL of its card page) in, text out; the same input always
-gives the same bytes.  Used for each card's own RIS / BibTeX file and
+gives the same bytes.  Used for each card page's own RIS / BibTeX and
 for the per-topic and whole-site downloads.
 
 Harvested text is untrusted here too: every value is collapsed to one line, so a title holding

@@ -310,20 +310,40 @@ def test_screenshots_at_desktop_and_360px(site, open_page):
 
 # --- citations -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("label, filename, first_line", [
-    ("RIS", "evidence-pubmed-38011560.ris", "TY  - JOUR"),
-    ("BibTeX", "evidence-pubmed-38011560.bib", "@article{krystal2023ketamine,"),
-])
-def test_card_citation_links_download_files_without_javascript(site, open_page, label, filename, first_line):
+@pytest.mark.parametrize("label, fmt", [("RIS", "ris"), ("BibTeX", "bib")])
+def test_card_citation_button_saves_the_builds_citation_from_the_keyboard(site, open_page, label, fmt):
+    """theme/static/js/cite.js saves the text the page carries: byte for byte what harvest/citations.py
+    makes of the real recorded record (CR LF line ends of RIS included), with no file per card."""
+    from harvest.citations import bibtex_key, to_bibtex, to_ris
+
+    record = next(r for r in site.records if r["id"] == "pubmed:38011560")
+    url = "/evidence/pubmed/38011560.html"  # the development build: no SITEURL
+    expected = to_ris(record, url) if fmt == "ris" else to_bibtex(record, bibtex_key(record), url)
+    w = open_page()
+    w.page.goto(site.url(url))
+    button = w.page.locator(".cite").get_by_role("button", name=label, exact=True)
+    button.focus()
+    with w.page.expect_download() as info:
+        w.page.keyboard.press("Enter")
+    download = info.value
+    assert download.suggested_filename == f"evidence-pubmed-38011560.{fmt}"
+    assert Path(download.path()).read_bytes() == expected.encode("utf-8")
+    assert "Ketamine and the neurobiology of depression" in expected
+    assert not (w.page_errors or w.console_errors or w.csp_violations())
+
+
+def test_card_citations_without_javascript_are_the_topics_bulk_files(site, open_page):
+    import gzip
+
     w = open_page(javascript=False)
     w.page.goto(site.url("/evidence/pubmed/38011560.html"))
+    assert w.page.locator("[data-cite-buttons]").is_hidden()  # the buttons need cite.js
     with w.page.expect_download() as info:
-        w.page.locator(".cite").get_by_role("link", name=label, exact=True).click()
+        w.page.locator(".cite-bulk").get_by_role("link", name="RIS").first.click()
     download = info.value
-    assert download.suggested_filename == filename
-    text = Path(download.path()).read_text(encoding="utf-8")
-    assert text.splitlines()[0] == first_line
-    assert "Ketamine and the neurobiology of depression" in text
+    assert download.suggested_filename == "ketamine.ris.gz"
+    text = gzip.decompress(Path(download.path()).read_bytes()).decode("utf-8")
+    assert "TI  - Ketamine and the neurobiology of depression" in text
 
 
 @pytest.mark.parametrize("kind", ["publications", "trials"])

@@ -1,4 +1,4 @@
-"""Downloads (gzip CSV, JSON Lines, RIS, BibTeX; JSON Schema) and per-card citation files of a real built site."""
+"""Downloads (gzip CSV, JSON Lines, RIS, BibTeX; JSON Schema) and each card page's own citations, of a real built site."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import json
 import re
 import sys
 from pathlib import Path
-from urllib.parse import urljoin
 
 import jsonschema
 import pytest
 from bs4 import BeautifulSoup
 
+from harvest.citations import bibtex_key, to_bibtex, to_ris
 from harvest.record import FIELDS
 from sitebuild import ROOT, derive
 from test_citations import HOSTILE_TITLE, pain_review
@@ -134,46 +134,62 @@ def test_ris_and_bibtex_downloads(site):
 
 
 def card_citations(page: Path) -> dict[str, tuple[str, str]]:
-    """{format: (download file name, text of the linked file)} of a card page's citation links."""
+    """{format: (file name, text)} of the citations a card page saves (theme/templates/_card_cite.html)."""
     soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
     out = {}
-    for a in soup.select(".cite a[download]"):
-        assert not a["href"].startswith("data:")  # a file, not inlined into every card page
-        root = page.parents[2]  # evidence/<source>/<id>.html
-        url = urljoin(f"{SITEURL}/{page.relative_to(root).as_posix()}", a["href"])
-        assert url.startswith(f"{SITEURL}/"), url
-        target = root / url.removeprefix(f"{SITEURL}/")
-        assert target.suffix == "." + a["download"].rsplit(".", 1)[1], a["href"]
-        out[target.suffix[1:]] = (a["download"], target.read_bytes().decode("utf-8"))
+    for button in soup.select(".cite button[data-cite-text]"):
+        name, text = button["data-cite-file"], button["data-cite-text"]
+        assert "\r" not in text  # an HTML parser would turn a literal CR LF into LF
+        if button.has_attr("data-cite-crlf"):  # as theme/static/js/cite.js reads it
+            text = text.replace("\n", "\r\n")
+        out[name.rsplit(".", 1)[1]] = (name, text)
     return out
 
 
-def test_card_citation_downloads(site):
+def test_card_citations_are_the_formatters_text_in_the_page(site):
     page = site["pub"] / "evidence" / "pubmed" / "32525788.html"
     cites = card_citations(page)
+    record = next(r for r in site["records"] if r["id"] == "pubmed:32525788")
+    url = f"{SITEURL}/evidence/pubmed/32525788.html"
     name, ris = cites["ris"]
     assert name == "evidence-pubmed-32525788.ris"
+    # Byte for byte harvest/citations.py's text, CR LF line ends included.
+    assert ris == to_ris(record, url)
     assert "AU  - Afridi, B.\r\n" in ris and "DO  - 10.2174/1874467213666200611142438\r\n" in ris
-    assert "PY  - 2021\r\n" in ris and f"UR  - {SITEURL}/evidence/pubmed/32525788.html\r\n" in ris
+    assert "PY  - 2021\r\n" in ris and f"UR  - {url}\r\n" in ris
     all_ris = read_gz(site["pub"] / "downloads" / "all.ris.gz")
     assert ris in all_ris  # the card's citation is the one in the downloads
     name, bib = cites["bib"]
     assert name == "evidence-pubmed-32525788.bib"
+    assert bib == to_bibtex(record, bibtex_key(record), url)
     assert bib.startswith("@article{afridi2021pain,") and "doi = {10.2174/1874467213666200611142438}" in bib
     trial = card_citations(site["pub"] / "evidence" / "ctgov" / "NCT00973089.html")
     assert trial["ris"][1].startswith("TY  - ELEC")
-    # one file per card and format, beside the card page, nothing else
-    assert len(list(site["pub"].glob("evidence/*/*.ris"))) == len(site["records"])
-    assert len(list(site["pub"].glob("evidence/*/*.bib"))) == len(site["records"])
+    # no file per card: the page carries its citations
+    assert not list(site["pub"].glob("evidence/*/*.ris")) and not list(site["pub"].glob("evidence/*/*.bib"))
 
 
-def test_hostile_title_stays_inside_its_citation_link(site):
+def test_card_page_offers_its_topics_bulk_citations(site):
+    """What a reader without JavaScript gets: the RIS and BibTeX of every card of the card's topics."""
+    page = BeautifulSoup((site["pub"] / "evidence" / "pubmed" / "32525788.html").read_text("utf-8"), "html.parser")
+    assert page.select_one("[data-cite-buttons]").has_attr("hidden")  # the buttons need cite.js
+    hrefs = [a["href"] for a in page.select(".cite-bulk a")]
+    assert hrefs == [f"{SITEURL}/downloads/tms.ris.gz", f"{SITEURL}/downloads/tms.bib.gz", f"{SITEURL}/downloads/"]
+    for href in hrefs[:2]:
+        assert (site["pub"] / href.removeprefix(f"{SITEURL}/")).is_file()
+
+
+def test_hostile_title_stays_inside_its_citation(site):
     page = site["pub"] / "evidence" / "pubmed" / f"{site['hostile']['pmid']}.html"
-    assert "<script>alert(1)</script>" not in page.read_text(encoding="utf-8")  # escaped everywhere
+    html = page.read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in html  # escaped everywhere
+    soup = BeautifulSoup(html, "html.parser")
+    assert not soup.select("script:not([src]):not([type='application/ld+json'])")  # no planted script element
     ris = card_citations(page)["ris"][1]
     title = " ".join(site["hostile"]["title"].split())
     assert title.startswith(HOSTILE_TITLE)
     assert f"TI  - {title}\r\n" in ris and ris.count("ER  - ") == 1  # the title cannot end the record
+    assert ris == to_ris(site["hostile"], f"{SITEURL}/evidence/pubmed/{site['hostile']['pmid']}.html")
 
 
 def test_downloads_are_deterministic(site):
@@ -190,3 +206,15 @@ def test_bulk_downloads_are_compressed(site):
     bulk = [n for n in names if n not in ("record.schema.json", "index.html")]  # index.html: the downloads page
     assert bulk and all(n.endswith((".csv.gz", ".jsonl.gz", ".ris.gz", ".bib.gz")) for n in bulk), names
     assert len(bulk) == 4 * (1 + len(site["topics"]))
+
+
+def test_citation_text_in_an_attribute_keeps_its_line_ends():
+    from evidence.filters import lf_lines  # the plugin's own filter (plugins/ is on sys.path above)
+
+    ris = to_ris(pain_review())
+    carried = lf_lines(ris)
+    assert "\r" not in carried and carried.replace("\n", "\r\n") == ris  # what cite.js puts back
+    bib = to_bibtex(pain_review())
+    assert lf_lines(bib) == bib  # BibTeX lines end in LF already
+    with pytest.raises(ValueError, match="mixes line ends"):
+        lf_lines("TY  - JOUR\r\nTI  - a\nb\r\n")  # the LF inside could not be told from a line end

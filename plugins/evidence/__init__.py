@@ -76,11 +76,6 @@ def _harvest_dates(runs: list[dict]) -> dict:
     return out
 
 
-def citation_path(article, fmt: str) -> str:
-    """Output path of a card's own citation file: the card page's, with .ris or .bib."""
-    return f"{article.save_as.removesuffix('.html')}.{fmt}"
-
-
 def link_evidence(generator):
     """articles generator finished: attach derived values and publish the shared context keys."""
     from harvest.topics import load_topics
@@ -167,11 +162,8 @@ def link_evidence(generator):
             "ris": cite["ris"],
             "bib_key": cite["bib_key"],
             "bib": cite["bib"],
+            # The name the card's page saves its citation under (theme/templates/_card_cite.html).
             "cite_name": art.url.removesuffix(".html").strip("/").replace("/", "-"),
-            # Files beside the card page, written once by plugins/exports: inlined as data: URIs
-            # they were a third of every card page's bytes (and of the published site).
-            "ris_href": citation_path(art, "ris"),
-            "bib_href": citation_path(art, "bib"),
             "pinned": editorial.pin_note(art.editor),
             "corrected": editorial.corrected(art.editor),
         }

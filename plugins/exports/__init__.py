@@ -4,7 +4,6 @@ Writes
     downloads/all.{csv,jsonl,ris,bib}.gz            every visible card
     downloads/<topic-slug>.{csv,jsonl,ris,bib}.gz   the cards of one topic
     downloads/record.schema.json                    JSON Schema of one record (harvest/record.schema.json)
-    evidence/<source>/<id>.{ris,bib}                each card's own citation, beside its page
     downloads/index.html                            the downloads page: every file that holds
                                                     records, with its format, record count and
                                                     size, a data dictionary generated from the
@@ -15,8 +14,8 @@ over half of a large site's bytes (bench/build.py prints the output size), and G
 over 1 GB.  They are standard gzip made with ISA-L (PyPI ``isal``), which compresses much faster than zlib;
 the gzip header carries no name and no time, so the bytes depend only on the records (and the
 ISA-L version).
-A card's citation files are written once here and linked from its page (they used to be inlined
-into every card page as data: URIs).
+A card's own RIS and BibTeX are not files: its page carries the same text (made once by
+plugins/evidence/reader.py and reused here) and saves it in the browser (theme/static/js/cite.js).
 
 Reads ``evidence`` and ``topics`` from the context (plugins/evidence).  Records are written in a
 fixed order (newest date first, then id) and every byte depends only on the records, so an unchanged
@@ -221,18 +220,6 @@ class Compressed:
         os.replace(tmp, self.path)
 
 
-def write_card_citations(output_path: str, cards) -> int:
-    """Each card's RIS and BibTeX (made once by the reader) into the files its page links to."""
-    written = 0
-    for article in cards:
-        ev = getattr(article, "ev", None)
-        if not ev:
-            continue
-        written += write_if_changed(os.path.join(output_path, ev["ris_href"]), ev["ris"].encode("utf-8"))
-        written += write_if_changed(os.path.join(output_path, ev["bib_href"]), ev["bib"].encode("utf-8"))
-    return written
-
-
 FORMATS = {
     "csv": ("CSV", "Spreadsheet (Excel, LibreOffice, R, pandas): one row per record; list fields joined with “; ”."),
     "jsonl": ("JSON Lines", "One JSON record per line, exactly as the data dictionary below describes (record.schema.json)."),
@@ -334,7 +321,6 @@ class ExportsGenerator(Generator):
         gz.save()
         schema_bytes = SCHEMA.read_bytes()
         write_if_changed(os.path.join(downloads, "record.schema.json"), schema_bytes)
-        write_card_citations(self.output_path, self.context.get("evidence") or [])
         writer.write_file(
             "downloads/index.html", self.get_template("downloads"), self.context,
             relative_urls=self.settings["RELATIVE_URLS"], page_url="downloads/", page_title="Downloads",
