@@ -101,7 +101,8 @@ HOME = """\
 {{ end }}
 """
 
-# The same UI options as theme/static/js/search.js (filters shown, open on a wide screen).
+# Pagefind's stock UI, filters shown and open on a wide screen (this site's own search page, theme/static/js/search.js,
+# uses Pagefind's JavaScript API instead: filters load when opened, a large index's first part first).
 SEARCH_PAGE = """\
 <!DOCTYPE html>
 <html lang="en">

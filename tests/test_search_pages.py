@@ -23,7 +23,7 @@ from sitebuild import PM, REFERENCE_DATE, ROOT, build_site, derive, real_records
 
 pytest_plugins = ["browser"]
 
-RESULT_LINK = ".pagefind-ui__result-link"
+RESULT_LINK = ".search-result-link"
 
 # query → (title of the page that must come first, where its result link goes)
 FIRST = {
@@ -136,7 +136,7 @@ def first_result(open_page, base: str, query: str, viewport=DESKTOP):
     w = open_page(viewport=viewport)
     page = w.page
     page.goto(base + "/search/")
-    page.locator(".pagefind-ui__search-input").press_sequentially(query, delay=20)
+    page.locator("#search-input").press_sequentially(query, delay=20)
     page.locator(RESULT_LINK).first.wait_for(state="visible")
     page.wait_for_timeout(400)  # Pagefind re-ranks as the last keystrokes arrive
     return page
@@ -159,13 +159,14 @@ def test_query_shows_the_explainer_or_glossary_entry_first(reading_site, open_pa
 def test_each_result_shows_its_type_design_and_year(reading_site, open_page):
     out, base = reading_site
     page = first_result(open_page, base, "esketamine nasal spray")
-    results = page.locator(".pagefind-ui__result")
+    results = page.locator(".search-result")
     texts = [" ".join(t.split()) for t in results.all_inner_texts()]
     card = next(t for t in texts if "randomized trial" in t.lower() and "Esketamine nasal spray" in t)
     assert "Type: Published study" in card and "Design: Randomized controlled trial" in card
     assert re.search(r"Year: \d{4}", card), card
     assert texts[0].endswith("Type: Explainer"), texts[0]
     assert not any("Explains:" in t or "Defines:" in t for t in texts), texts  # ranking fields stay hidden
+    page.locator('details[data-filter="type"] summary').click()  # a reader opens the filter first
     page.get_by_role("checkbox", name=re.compile("^Glossary entry")).check()
     page.wait_for_timeout(400)
     only = [t.strip() for t in page.locator(RESULT_LINK).all_inner_texts()]
@@ -181,3 +182,96 @@ def test_search_with_page_results_is_axe_clean(reading_site, open_page, viewport
     page = first_result(open_page, base, "TMS", viewport)
     violations = run_axe(page)
     assert not violations, describe(violations)
+
+
+# --- an index in parts (plugins/search/parts.py) -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def parted_site(tmp_path_factory):
+    """The same cards in an index of three parts (at most 2 cards each).  By the stable hash of
+    plugins/search/parts.py, part 0 (with the editor pages) holds 94000001 only and part 1 holds
+    38011560, "Ketamine and the neurobiology of depression"."""
+    from plugins.search import parts
+
+    cards = competing_cards()
+    assert [parts.part_of(r["id"], 3) for r in cards] == [1, 0, 2, 2, 2]
+    out = build_site(tmp_path_factory.mktemp("search-parts"), cards, reference_date=REFERENCE_DATE,
+                     pagefind=True, settings={"SEARCH_INDEX": {"enabled": True, "part_size": 2}})
+    assert (out / "pagefind-1").is_dir() and (out / "pagefind-2").is_dir()
+    handler = functools.partial(_QuietHandler, directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield out, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def search_watching(open_page, base: str, query: str):
+    """The search page after one query, with every URL it requested so far (a live list)."""
+    w = open_page(viewport=DESKTOP)
+    fetched: list[str] = []
+    w.page.on("request", lambda request: fetched.append(request.url))
+    w.page.goto(base + "/search/")
+    w.page.locator("#search-input").press_sequentially(query, delay=20)
+    w.page.locator(RESULT_LINK).first.wait_for(state="visible")
+    w.page.wait_for_load_state("networkidle")
+    return w, fetched
+
+
+def summary_count(page) -> int:
+    return int(re.match(r"([\d,]+) results?", page.locator(".search-summary").inner_text()).group(1).replace(",", ""))
+
+
+@pytest.mark.browser
+def test_a_common_word_searches_the_first_part_until_the_reader_asks_for_all(parted_site, open_page):
+    """A first search pays for one part's index only; every card is one click away."""
+    out, base = parted_site
+    w, fetched = search_watching(open_page, base, "depression")
+    page = w.page
+    assert [u for u in fetched if "/pagefind/" in u] and not [u for u in fetched if re.search(r"/pagefind-\d+/", u)], fetched
+    assert not [u for u in fetched if "/filter/" in u], fetched
+    assert "searching 1 of the 5 evidence cards" in page.locator(".search-summary").inner_text()
+    first = summary_count(page)
+    every = page.get_by_role("button", name="Search all 5 evidence cards")
+    every.click()
+    page.wait_for_function("() => document.querySelector('.search-scope').hidden")
+    page.wait_for_load_state("networkidle")
+    assert [u for u in fetched if "/pagefind-1/" in u] and [u for u in fetched if "/pagefind-2/" in u], fetched
+    assert summary_count(page) > first
+    assert "searching" not in page.locator(".search-summary").inner_text()
+    assert not w.page_errors, w.page_errors
+
+
+@pytest.mark.browser
+def test_a_word_the_first_part_hardly_has_searches_every_part(parted_site, open_page):
+    out, base = parted_site
+    w, fetched = search_watching(open_page, base, "neurobiology")
+    title = "Ketamine and the neurobiology of depression"
+    w.page.locator(RESULT_LINK, has_text=title).first.wait_for(state="visible")
+    href = w.page.locator(RESULT_LINK, has_text=title).first.get_attribute("href")
+    assert href.endswith("/evidence/pubmed/38011560.html"), href
+    assert [u for u in fetched if "/pagefind-1/" in u], fetched
+
+
+@pytest.mark.browser
+def test_opening_a_filter_counts_and_filters_every_part(parted_site, open_page):
+    out, base = parted_site
+    w, fetched = search_watching(open_page, base, "depression")
+    page = w.page
+    page.locator('details[data-filter="type"] summary').click()
+    study = page.get_by_role("checkbox", name=re.compile("^Published study"))
+    study.wait_for(state="visible")
+    # the count is over the whole index: three cards in three parts name depression (94000002 and
+    # 94000003, about CYP2D6 and seasonal affective disorder, do not)
+    page.wait_for_function("() => /\\(3\\)/.test(document.querySelector("
+                           "'details[data-filter=\"type\"] input[value=\"Published study\"]').parentNode.textContent)")
+    study.check()
+    page.wait_for_function("() => /^3 results/.test(document.querySelector('.search-summary').textContent)")
+    page.wait_for_load_state("networkidle")
+    assert [u for u in fetched if "/pagefind-2/filter/" in u], fetched
+    titles = page.locator(RESULT_LINK).all_inner_texts()
+    assert len(titles) == 3 and any("neurobiology" in t for t in titles), titles  # part 1's card too

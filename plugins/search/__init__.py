@@ -165,7 +165,11 @@ def start(generators):
     shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     workdir = tempfile.mkdtemp(prefix="atlas-search-", dir=shm)
     # The search page (written by the parent while the child indexes) merges the other parts.
-    articles.context["search_merge"] = parts.bundle_paths(parts.count(len(cards), options(articles.settings)["part_size"]))
+    n_parts = parts.count(len(cards), options(articles.settings)["part_size"])
+    articles.context["search_merge"] = parts.bundle_paths(n_parts)
+    # The search page searches the first part first and says how many cards that is (search.js).
+    articles.context["search_cards"] = len(cards)
+    articles.context["search_first_cards"] = sum(1 for a in cards if parts.part_of(a.record["id"], n_parts) == 0)
     receive, send = multiprocessing.Pipe(duplex=False)
     child = multiprocessing.get_context("fork").Process(
         target=_index, args=(articles, cards, workdir, articles.output_path, send), daemon=True)
