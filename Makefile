@@ -74,7 +74,7 @@ test-pelican-lowest: $(VENV)/.stamp-test ## Run the plugin tests on the lowest P
 	PYTHONPATH=.pelican-lowest $(PY) -m pytest tests/test_speedups.py tests/test_incremental.py $(PYTESTOPTS)
 
 check: $(VENV)/.stamp-runtime ## Check editor content (explainer sections, reading ease, links, overrides.toml)
-	$(PY) -m harvest check
+	$(PY) -m editor check
 
 harvest: $(VENV)/.stamp-runtime ## Live harvest from PubMed + ClinicalTrials.gov (incremental; HARVESTOPTS=--full)
 	$(PY) -m harvest run $(HARVESTOPTS)

@@ -92,7 +92,7 @@ JINJA_ENVIRONMENT = {
 }
 
 # Evidence plugin (plugins/evidence): the topics file, where the run reports live, how listings
-# paginate.  EVIDENCE_TOPICS = None reads harvest/topics.toml, the file the harvester uses.
+# paginate.  EVIDENCE_TOPICS = None reads harvest/classification/topics.toml, the file the harvester uses.
 EVIDENCE_TOPICS = None
 EVIDENCE_DATA_PATH = str(_ROOT / "data")
 EVIDENCE_PAGE_SIZE = 50

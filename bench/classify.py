@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from harvest.classify import explain  # noqa: E402
+from harvest.classification.classify import explain  # noqa: E402
+from harvest.classification.topics import load_topics  # noqa: E402
 from harvest.normalize import parse_bytes  # noqa: E402
-from harvest.record import ordered  # noqa: E402
-from harvest.topics import load_topics  # noqa: E402
+from harvest.records.record import ordered  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 LABELS = DATA / "classify-labels.tsv"

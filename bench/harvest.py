@@ -47,11 +47,11 @@ from pytest_httpserver import HTTPServer  # noqa: E402
 from servers import REAL, CtgovEmulator, EutilsEmulator, articles_in, real_studies, renumber_study  # noqa: E402
 from werkzeug.wrappers import Request, Response  # noqa: E402
 
-from harvest.classify import classify  # noqa: E402
+from harvest.classification.classify import classify  # noqa: E402
+from harvest.classification.topics import load_topics  # noqa: E402
 from harvest.pipeline import parse_response  # noqa: E402
-from harvest.rawcache import iter_cached, read_raw  # noqa: E402
-from harvest.sniff import sniff  # noqa: E402
-from harvest.topics import load_topics  # noqa: E402
+from harvest.sources.rawcache import iter_cached, read_raw  # noqa: E402
+from harvest.sources.sniff import sniff  # noqa: E402
 
 PHRASES = {
     "tms": ("Repetitive transcranial magnetic stimulation in depression", "Repetitive transcranial magnetic stimulation"),

@@ -17,7 +17,7 @@ import json
 import shutil
 from pathlib import Path
 
-from harvest.record import DESIGN_LABELS
+from harvest.records.record import DESIGN_LABELS
 
 ROOT = Path(__file__).resolve().parents[1]
 

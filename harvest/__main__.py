@@ -8,7 +8,6 @@ COMMANDS = {
     "replay": ("harvest.replay", "Rebuild every card from a raw-response cache, offline"),
     "seed": ("harvest.seed", "Copy recorded responses with on-topic records into the raw cache"),
     "normalize": ("harvest.normalize", "Print normalized records (JSON lines) for raw files"),
-    "check": ("harvest.contentcheck", "Check editor content (explainer sections, reading ease, links, overrides.toml)"),
 }
 
 

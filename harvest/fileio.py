@@ -12,7 +12,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from .errors import ConfigError
+from harvest.errors import ConfigError
 
 
 def holds(path: str | os.PathLike, data: bytes) -> bool:

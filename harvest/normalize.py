@@ -15,13 +15,13 @@ import sys
 import zlib
 from pathlib import Path
 
-from .classify import classify_with_reasons
-from .ctgov_parse import parse_ctgov
-from .errors import ConfigError, ParseError
-from .pubmed_parse import parse_pubmed
-from .record import ordered
-from .sniff import sniff
-from .topics import load_topics
+from harvest.classification.classify import classify_with_reasons
+from harvest.classification.topics import load_topics
+from harvest.errors import ConfigError, ParseError
+from harvest.records.record import ordered
+from harvest.sources.ctgov.parse import parse_ctgov
+from harvest.sources.pubmed.parse import parse_pubmed
+from harvest.sources.sniff import sniff
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Print one normalized record (JSON) per line for raw PubMed / ClinicalTrials.gov files.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="raw response file (.xml, .json, gzipped or not)")
-    parser.add_argument("--topics", metavar="TOML", help="topics file (default: harvest/topics.toml)")
+    parser.add_argument("--topics", metavar="TOML", help="topics file (default: harvest/classification/topics.toml)")
     args = parser.parse_args(argv)
     try:
         topics = load_topics(args.topics)

@@ -25,18 +25,18 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
-from . import drift
-from .cards import read_card_all, write_card, card_relpath
-from .ctgov_fetch import fetch_ctgov
-from .metapsy import cache_dir_name, import_snapshot, write_meta
-from .metapsy_fetch import fetch_metapsy
-from .errors import CardError, HarvestError
-from .http import Client, Settings, install_redaction, redact
-from .progress import Progress, summary_table
-from .pubmed_fetch import DEFAULT_BATCH, fetch_pubmed
-from .rawcache import RawCache
-from .report import RunReport, new_run_id, source_entry, utc_now
-from .state import DEFAULT_OVERLAP_DAYS, State
+from harvest.cards.card import read_card_all, write_card, card_relpath
+from harvest.errors import CardError, HarvestError
+from harvest.progress import Progress, summary_table
+from harvest.records import drift
+from harvest.report import RunReport, new_run_id, source_entry, utc_now
+from harvest.sources.ctgov.fetch import fetch_ctgov
+from harvest.sources.http import Client, Settings, install_redaction, redact
+from harvest.sources.metapsy.fetch import fetch_metapsy
+from harvest.sources.metapsy.pool import cache_dir_name, import_snapshot, write_meta
+from harvest.sources.pubmed.fetch import DEFAULT_BATCH, fetch_pubmed
+from harvest.sources.rawcache import RawCache
+from harvest.state import DEFAULT_OVERLAP_DAYS, State
 
 LOG = logging.getLogger("harvest")
 SOURCES = ("pubmed", "ctgov", "metapsy")
@@ -62,11 +62,11 @@ def setup_logging(interactive: bool) -> logging.Handler:
 def parse_response(source: str, body: bytes, name: str):
     """(records, books_skipped, errors) of one record-bearing reply; ParseError if it is unreadable."""
     if source == "pubmed":
-        from .pubmed_parse import parse_pubmed
+        from harvest.sources.pubmed.parse import parse_pubmed
 
         batch = parse_pubmed(body, name)
         return batch.records, batch.books_skipped, batch.errors
-    from .ctgov_parse import parse_ctgov
+    from harvest.sources.ctgov.parse import parse_ctgov
 
     page = parse_ctgov(body, name)
     return page.records, 0, page.errors
@@ -94,7 +94,7 @@ class CardWriter:
 
     def write(self, record: dict, earlier_events: list | None = None) -> tuple[str, list[str]]:
         """Returns (outcome, topics): outcome 'new'|'updated'|'unchanged'|'off_topic'|'error'."""
-        from .classify import classify_with_reasons
+        from harvest.classification.classify import classify_with_reasons
 
         rid = record["id"]
         seen = self.done.get(rid)
@@ -172,7 +172,7 @@ class CardWriter:
 
 
 def load_config(content_dir: Path):
-    from .topics import load_topics
+    from harvest.classification.topics import load_topics
 
     topics = load_topics()
     return topics

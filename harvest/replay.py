@@ -6,7 +6,7 @@ Reads every response file under DIR (gzip or plain; PubMed XML, ClinicalTrials.g
 path order - for data/raw that is chronological, because run ids sort by time - and runs the same
 parse → classify → card code as `harvest run`.  When a record appears in several files
 the latest revision wins (greatest `updated`; on a tie the later file), and the changes between its
-earlier revisions become the card's registry history (harvest/drift.py), so a cache that holds several
+earlier revisions become the card's registry history (harvest/records/drift.py), so a cache that holds several
 nights rebuilds the history even into an empty content folder.  E-utilities listings that
 carry no records (esearch, epost, einfo replies) are skipped.  A file that cannot be read gets one
 line on stderr naming it; the others are still processed and the exit status is 1.  A topic with a
@@ -23,14 +23,14 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import HarvestError, ParseError
-from .metapsy import import_snapshot, latest_snapshot, snapshot_kind, write_meta
-from . import drift
-from .pipeline import CardWriter, load_config, parse_response, setup_logging
-from .progress import summary_table
-from .rawcache import iter_cached, read_raw
-from .report import RunReport, new_run_id, source_entry, utc_now
-from .sniff import sniff
+from harvest.errors import HarvestError, ParseError
+from harvest.pipeline import CardWriter, load_config, parse_response, setup_logging
+from harvest.progress import summary_table
+from harvest.records import drift
+from harvest.report import RunReport, new_run_id, source_entry, utc_now
+from harvest.sources.metapsy.pool import import_snapshot, latest_snapshot, snapshot_kind, write_meta
+from harvest.sources.rawcache import iter_cached, read_raw
+from harvest.sources.sniff import sniff
 
 LOG = logging.getLogger("harvest")
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     run_id, started = new_run_id(started, Path(args.data) / "runs")
     report = RunReport(run_id, "replay", started)
     # Every revision of each record in the cache, one per `updated` value (on a tie the later file, as
-    # `newer` decides), so the registry history between them can be rebuilt (harvest/drift.py).
+    # `newer` decides), so the registry history between them can be rebuilt (harvest/records/drift.py).
     revisions: dict[str, dict[str, dict]] = {}
     failed = 0
     files = iter_cached(raw_dir)

@@ -20,7 +20,7 @@ import json
 import os
 from pathlib import Path
 
-from .fileio import atomic_write
+from harvest.fileio import atomic_write
 
 COUNTS = ("found", "new", "updated", "unchanged", "off_topic")
 
@@ -91,7 +91,7 @@ class RunReport:
                 "updated": sorted(set(self.changes["updated"]) - set(self.changes["new"]) - set(self.changes["out_of_scope"])),
                 "new_retractions": sorted(set(self.changes["new_retractions"])),
                 "status_changes": sorted(self.changes["status_changes"], key=lambda c: c["id"]),
-                # registry changes and retractions, as kept in each card's history (harvest/drift.py)
+                # registry changes and retractions, as kept in each card's history (harvest/records/drift.py)
                 "events": sorted(self.changes["events"], key=lambda e: (e["id"], e["date"], e["event"])),
                 "out_of_scope": sorted(set(self.changes["out_of_scope"])),
             },

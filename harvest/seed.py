@@ -19,15 +19,15 @@ import logging
 import sys
 from pathlib import Path
 
-from .classify import classify
-from .errors import HarvestError, ParseError
-from .normalize import decompress
-from .pipeline import parse_response, setup_logging
-from .fileio import atomic_write
-from .metapsy import cache_dir_name
-from .rawcache import gzip_bytes
-from .sniff import sniff
-from .topics import load_topics
+from harvest.classification.classify import classify
+from harvest.classification.topics import load_topics
+from harvest.errors import HarvestError, ParseError
+from harvest.fileio import atomic_write
+from harvest.normalize import decompress
+from harvest.pipeline import parse_response, setup_logging
+from harvest.sources.metapsy.pool import cache_dir_name
+from harvest.sources.rawcache import gzip_bytes
+from harvest.sources.sniff import sniff
 
 LOG = logging.getLogger("harvest")
 

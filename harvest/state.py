@@ -24,8 +24,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from .errors import ConfigError
-from .fileio import atomic_write
+from harvest.errors import ConfigError
+from harvest.fileio import atomic_write
 
 VERSION = 2
 DEFAULT_OVERLAP_DAYS = 3

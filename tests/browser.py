@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from harvest.classify import classify
-from harvest.pubmed_parse import parse_pubmed
-from harvest.record import DESIGN_LABELS
-from harvest.topics import load_topics
+from harvest.classification.classify import classify
+from harvest.classification.topics import load_topics
+from harvest.records.record import DESIGN_LABELS
+from harvest.sources.pubmed.parse import parse_pubmed
 from sitebuild import PM, REAL_API, REFERENCE_DATE, ROOT, build_site, derive, make_report, sample_records
 
 # Debian's Chromium unless CHROMIUM_PATH names another real build (Ubuntu's /usr/bin/chromium is a

@@ -430,7 +430,7 @@ def ctgov_key(topic) -> frozenset:
 
 def start_emulators(httpserver, articles=None, studies=None):
     """Emulators for both APIs on one local server, loaded with the per-topic corpora."""
-    from harvest.topics import load_topics
+    from harvest.classification.topics import load_topics
 
     topics = {t.slug: t for t in load_topics()}
     articles = topic_articles() if articles is None else articles

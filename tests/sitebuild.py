@@ -2,7 +2,7 @@
 
     out = build_site(tmp_path, records, report=..., reference_date="2025-06-01")
 
-writes one card per record with harvest.cards.write_card (the harvester's own writer), the editors'
+writes one card per record with harvest.cards.card.write_card (the harvester's own writer), the editors'
 overrides as content/overrides.toml (applied by the build, as in `make build`), copies the
 editor's pages and explainers from content/ (unless told not to), writes the run report(s), and runs
 Pelican with the project's pelican.conf.py exactly as `make build` does (`--fatal errors`, in a
@@ -105,12 +105,12 @@ def build_site(
 ) -> Path:
     """Build the site; returns the output directory.  Raises SiteBuildError with Pelican's log.
 
-    extras: record id → card extras ({"history": [...]} as harvest/drift.py keeps them).
+    extras: record id → card extras ({"history": [...]} as harvest/records/drift.py keeps them).
 
     editors: record id → override entries ({"action", "reason", "date", ...} as in
     content/overrides.toml), written to the temporary site's content/overrides.toml.
     """
-    from harvest.cards import write_card
+    from harvest.cards.card import write_card
 
     tmp_path = Path(tmp_path)
     content = tmp_path / "content"
@@ -195,7 +195,7 @@ def shown(records: list[dict], editors: dict[str, list[dict]] | None) -> list[di
     """The records as the built site shows them: the editors' overrides applied, hidden ones left out."""
     import tempfile
 
-    from harvest.overrides import apply_overrides, load_overrides
+    from harvest.cards.overrides import apply_overrides, load_overrides
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "overrides.toml"

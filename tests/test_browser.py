@@ -326,9 +326,9 @@ def test_screenshots_at_desktop_and_360px(site, open_page):
 
 @pytest.mark.parametrize("label, fmt", [("RIS", "ris"), ("BibTeX", "bib")])
 def test_card_citation_button_saves_the_builds_citation_from_the_keyboard(site, open_page, label, fmt):
-    """theme/static/js/cite.js saves the text the page carries: byte for byte what harvest/citations.py
+    """theme/static/js/cite.js saves the text the page carries: byte for byte what harvest/cards/citations.py
     makes of the real recorded record (CR LF line ends of RIS included), with no file per card."""
-    from harvest.citations import bibtex_key, to_bibtex, to_ris
+    from harvest.cards.citations import bibtex_key, to_bibtex, to_ris
 
     record = next(r for r in site.records if r["id"] == "pubmed:38011560")
     url = "/evidence/pubmed/38011560.html"  # the development build: no SITEURL
@@ -369,7 +369,7 @@ def test_chart_legend_labels_never_run_into_the_next_column(open_page, kind):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
     from evidence import charts
     from evidence.model import STATUS_LABELS
-    from harvest.record import DESIGN_LABELS
+    from harvest.records.record import DESIGN_LABELS
 
     labels = list(DESIGN_LABELS.values()) if kind == "publications" else list(STATUS_LABELS.values())
     rows = ["2021", "2022", "2023"] if kind == "publications" else ["Phase 1", "Phase 2/3", "No phase given"]

@@ -1,4 +1,4 @@
-"""Cards (harvest/cards.py): round trip, determinism, hostile values, atomic and quiet writes."""
+"""Cards (harvest/cards/card.py): round trip, determinism, hostile values, atomic and quiet writes."""
 
 from __future__ import annotations
 
@@ -12,18 +12,19 @@ from conftest import REAL, real_data
 from pelican.readers import MarkdownReader
 from pelican.settings import DEFAULT_CONFIG
 
-from harvest import cards, fileio
-from harvest.cards import card_relpath, parse_card, read_card, render_card, write_card
-from harvest.classify import classify
-from harvest.ctgov_parse import parse_ctgov
+from harvest import fileio
+from harvest.cards.card import card_relpath, parse_card, read_card, render_card, write_card
+from harvest.classification.classify import classify
+from harvest.classification.topics import load_topics
 from harvest.errors import CardError, ParseError
 from harvest.normalize import parse_bytes
-from harvest.pubmed_parse import parse_pubmed
-from harvest.topics import load_topics
+from harvest.records.record import FIELDS
+from harvest.sources.ctgov.parse import parse_ctgov
+from harvest.sources.pubmed.parse import parse_pubmed
 
 KETAMINE = "metapub/tests/fixtures/pmid_xml/38011560.xml"
 STUDY = "ctgov-aact-fixtures/spec/support/json_data/NCT00973089.json"
-KNOWN_KEYS = {"Card-Format", "Title", "Date", "Modified", "Slug", "Ev_editor"} | {f"Ev_{f}" for f in cards.FIELDS}
+KNOWN_KEYS = {"Card-Format", "Title", "Date", "Modified", "Slug", "Ev_editor"} | {f"Ev_{f}" for f in FIELDS}
 EDITOR = {
     "hidden": False,
     "pinned": True,

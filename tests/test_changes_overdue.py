@@ -9,7 +9,7 @@ import sys
 import pytest
 from bs4 import BeautifulSoup
 
-from harvest.topics import load_topics
+from harvest.classification.topics import load_topics
 from sitebuild import ROOT, build_site, derive, make_report, real_records
 
 sys.path.insert(0, str(ROOT / "plugins"))

@@ -11,8 +11,8 @@ import tomllib
 
 from conftest import ROOT, real_data
 
-from harvest.cards import render_card
-from harvest.pubmed_parse import parse_pubmed
+from harvest.cards.card import render_card
+from harvest.sources.pubmed.parse import parse_pubmed
 
 KETAMINE = "metapub/tests/fixtures/pmid_xml/38011560.xml"
 
@@ -26,7 +26,7 @@ def runtime_lacks():
     return sorted(test - runtime)
 
 
-# Runs `python -m harvest check` with every test-only distribution made unimportable.
+# Runs `python -m editor check` with every test-only distribution made unimportable.
 BLOCKER = """
 import importlib.abc, sys
 from importlib.metadata import packages_distributions
@@ -37,7 +37,7 @@ class Block(importlib.abc.MetaPathFinder):
         if name.split(".")[0] in blocked:
             raise ImportError(f"{name} is a test-only package")
 sys.meta_path.insert(0, Block())
-from harvest.__main__ import main
+from editor.__main__ import main
 sys.exit(main(["check", "--content", sys.argv[2], "--theme", sys.argv[3]]))
 """
 

@@ -1,10 +1,10 @@
 """Volume, issue and pages from real PubMed records into RIS and BibTeX; DOIs kept as DOIs; titles
-without PubMed's closing full stop (harvest/pubmed_parse.py, harvest/citations.py)."""
+without PubMed's closing full stop (harvest/sources/pubmed/parse.py, harvest/cards/citations.py)."""
 
 from __future__ import annotations
 
-from harvest.citations import doi_url, to_bibtex, to_ris
-from harvest.pubmed_parse import parse_pubmed
+from harvest.cards.citations import doi_url, to_bibtex, to_ris
+from harvest.sources.pubmed.parse import parse_pubmed
 from sitebuild import PM, REAL_API, derive, real_records
 
 BIO = "biopython-sdist-1.88/Tests/Entrez/{}"

@@ -1,10 +1,10 @@
-"""RIS and BibTeX formatting of real parsed records (harvest/citations.py)."""
+"""RIS and BibTeX formatting of real parsed records (harvest/cards/citations.py)."""
 
 from __future__ import annotations
 
 import re
 
-from harvest.citations import (
+from harvest.cards.citations import (
     bibtex_key,
     latex_escape,
     split_author,
@@ -12,7 +12,7 @@ from harvest.citations import (
     to_ris,
     unique_keys,
 )
-from harvest.pubmed_parse import parse_pubmed
+from harvest.sources.pubmed.parse import parse_pubmed
 from sitebuild import CT_AACT, PM, REAL_API, derive, real_records
 
 HOSTILE_PMID = "93000001"

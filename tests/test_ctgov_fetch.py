@@ -1,14 +1,14 @@
-"""harvest.ctgov_fetch against real study objects in the OpenAPI /studies page wrapper."""
+"""harvest.sources.ctgov.fetch against real study objects in the OpenAPI /studies page wrapper."""
 
 import datetime as dt
 import json
 
 import pytest
 
-from harvest.ctgov_fetch import fetch_ctgov, incremental_filter, study_params
-from harvest.ctgov_parse import parse_ctgov
 from harvest.errors import CTGovError, ParseError
-from harvest.http import Client, Settings
+from harvest.sources.ctgov.fetch import fetch_ctgov, incremental_filter, study_params
+from harvest.sources.ctgov.parse import parse_ctgov
+from harvest.sources.http import Client, Settings
 from servers import CtgovEmulator, Fault, last_update, nct_of, real_studies, studies_page
 
 QUERY = {"query.intr": "ketamine OR esketamine", "query.cond": "depression"}
@@ -91,12 +91,12 @@ def test_a_repeated_page_token_stops_the_loop(ctgov, studies):
 
 
 def test_fields_asked_for_are_all_the_parser_reads():
-    """Every real study parses to the same record whole and cut down to ctgov_fetch.FIELDS (as the API
+    """Every real study parses to the same record whole and cut down to the fetcher's FIELDS (as the API
     cuts it), and the cut-down page is much smaller than the whole one."""
     import json
 
-    from harvest.ctgov_fetch import FIELDS
-    from harvest.ctgov_parse import parse_ctgov
+    from harvest.sources.ctgov.fetch import FIELDS
+    from harvest.sources.ctgov.parse import parse_ctgov
     from servers import real_studies, select_fields
 
     studies = real_studies()
@@ -109,7 +109,7 @@ def test_fields_asked_for_are_all_the_parser_reads():
 
 
 def test_pages_ask_only_for_the_parsers_fields(ctgov, studies):
-    from harvest.ctgov_fetch import FIELDS
+    from harvest.sources.ctgov.fetch import FIELDS
 
     client = Client("ctgov", Settings(ctgov_base_url=ctgov.base_url, no_throttle=True, retries=0))
     pages = list(fetch_ctgov(client, QUERY, "tms", page_size=40))

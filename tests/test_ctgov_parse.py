@@ -9,9 +9,9 @@ from collections import Counter
 import pytest
 from conftest import REAL, real_data
 
-from harvest.ctgov_parse import parse_ctgov
 from harvest.errors import ParseError
-from harvest.record import DESIGNS, FIELDS, valid_nct, valid_pmid
+from harvest.records.record import DESIGNS, FIELDS, valid_nct, valid_pmid
+from harvest.sources.ctgov.parse import parse_ctgov
 
 AACT = "ctgov-aact-fixtures/spec/support/json_data/{}.json"
 WEBSITE = "ctgov-website-download/koy570-herniated_disc/ctg-studies.json"

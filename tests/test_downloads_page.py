@@ -12,7 +12,7 @@ from sitebuild import REFERENCE_DATE, ROOT, build_site, sample_records
 
 pytestmark = pytest.mark.slow
 
-SCHEMA = json.loads((ROOT / "harvest" / "record.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((ROOT / "harvest" / "records" / "record.schema.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,12 @@
-"""harvest/drift.py over real parsed trials: which registry changes become dated history entries."""
+"""harvest/records/drift.py over real parsed trials: which registry changes become dated history entries."""
 
 from __future__ import annotations
 
 import copy
 import json
 
-from harvest import drift
-from harvest.ctgov_parse import parse_ctgov
+from harvest.records import drift
+from harvest.sources.ctgov.parse import parse_ctgov
 from servers import nct_of, real_studies
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from harvest.topics import load_topics
+from harvest.classification.topics import load_topics
 from sitebuild import CONF, ROOT, build_site, make_report, real_records
 
 pytestmark = pytest.mark.slow

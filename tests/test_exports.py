@@ -14,8 +14,8 @@ import jsonschema
 import pytest
 from bs4 import BeautifulSoup
 
-from harvest.citations import bibtex_key, to_bibtex, to_ris
-from harvest.record import FIELDS
+from harvest.cards.citations import bibtex_key, to_bibtex, to_ris
+from harvest.records.record import FIELDS
 from sitebuild import ROOT, derive
 from test_citations import HOSTILE_TITLE, pain_review
 from test_feeds import SITEURL, extras_sites
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 sys.path.insert(0, str(ROOT / "plugins"))
 from exports import CSV_COLUMNS, csv_row, safe_cell  # noqa: E402  (the plugin's own functions)
 
-SCHEMA = json.loads((ROOT / "harvest" / "record.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((ROOT / "harvest" / "records" / "record.schema.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_json_export_validates_and_keeps_field_order(site):
     dates = [r["date"] or "" for r in records]
     assert dates == sorted(dates, reverse=True)
     served = (site["pub"] / "downloads" / "record.schema.json").read_bytes()
-    assert served == (ROOT / "harvest" / "record.schema.json").read_bytes()
+    assert served == (ROOT / "harvest" / "records" / "record.schema.json").read_bytes()
 
 
 def test_topic_downloads_hold_their_topic_only(site):
@@ -153,7 +153,7 @@ def test_card_citations_are_the_formatters_text_in_the_page(site):
     url = f"{SITEURL}/evidence/pubmed/32525788.html"
     name, ris = cites["ris"]
     assert name == "evidence-pubmed-32525788.ris"
-    # Byte for byte harvest/citations.py's text, CR LF line ends included.
+    # Byte for byte harvest/cards/citations.py's text, CR LF line ends included.
     assert ris == to_ris(record, url)
     assert "AU  - Afridi, B.\r\n" in ris and "DO  - 10.2174/1874467213666200611142438\r\n" in ris
     assert "PY  - 2021\r\n" in ris and f"UR  - {url}\r\n" in ris

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from harvest.cards import read_card
+from harvest.cards.card import read_card
 from harvest.errors import FetchError
-from harvest.http import Client, Settings
-from harvest.pubmed_fetch import esearch
+from harvest.sources.http import Client, Settings
+from harvest.sources.pubmed.fetch import esearch
 from servers import (FAKE_KEY, KETAMINE_PMID, TMS_PMID, Fault, article_set, articles_in, assert_no_key, cards,
                      real_bytes, run_harvest, snapshot, start_emulators, studies_page, topic_articles,
                      topic_studies)
@@ -33,7 +33,7 @@ def client_for(eutils, **kw):
 
 
 def ketamine_term():
-    from harvest.topics import load_topics
+    from harvest.classification.topics import load_topics
     return next(t for t in load_topics() if t.slug == "ketamine").pubmed_query
 
 
@@ -188,7 +188,7 @@ def test_transient_error_in_200_body_is_retried(apis, endpoint, body):
     body = body or backend_failed_body()
     eutils.fail(endpoint, *(Fault(status=200, body=body, content_type="application/json") for _ in range(2)))
     client = client_for(eutils, retries=2, backoff=0.2, timeout=10)  # a slow machine must not add timeouts
-    from harvest.pubmed_fetch import fetch_pubmed
+    from harvest.sources.pubmed.fetch import fetch_pubmed
     replies = list(fetch_pubmed(client, ketamine_term(), "ketamine"))
     assert [r.kind for r in replies] == ["esearch", "efetch"]
     calls = eutils.requests_to(endpoint)

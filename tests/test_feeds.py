@@ -17,8 +17,8 @@ import feedparser
 import pytest
 from bs4 import BeautifulSoup
 
-from harvest.cards import read_card
-from harvest.topics import load_topics
+from harvest.cards.card import read_card
+from harvest.classification.topics import load_topics
 from sitebuild import ROOT, REFERENCE_DATE, build_site, make_report, sample_records
 from test_citations import HOSTILE_TITLE, hostile_record
 

@@ -9,7 +9,7 @@ import json
 import pytest
 from bs4 import BeautifulSoup
 
-from harvest.topics import load_topics
+from harvest.classification.topics import load_topics
 from sitebuild import REFERENCE_DATE, build_site, make_report, sample_records
 
 pytestmark = pytest.mark.slow

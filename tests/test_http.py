@@ -1,4 +1,4 @@
-"""harvest.http: settings from the environment, identification, throttle, POST for long lists, redaction."""
+"""harvest.sources.http: settings from the environment, identification, throttle, POST for long lists, redaction."""
 
 import logging
 
@@ -6,11 +6,11 @@ import pytest
 from urllib3.exceptions import ProtocolError
 
 from harvest.errors import FetchError
-from harvest.http import (
+from harvest.sources.http import (
     DEFAULT_CTGOV_BASE_URL, DEFAULT_EUTILS_BASE_URL, Client, RedactingFilter, Settings, make_retry, redact,
     register_secret,
 )
-from harvest.pubmed_fetch import esearch
+from harvest.sources.pubmed.fetch import esearch
 from servers import EMAIL, FAKE_KEY, EutilsEmulator, articles_in, assert_no_key
 
 TERM = "ketamine AND depression"

@@ -130,7 +130,7 @@ def test_every_feed_parses(out):
 
 
 def test_every_json_download_validates(out):
-    schema = json.loads((ROOT / "harvest" / "record.schema.json").read_text(encoding="utf-8"))
+    schema = json.loads((ROOT / "harvest" / "records" / "record.schema.json").read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
     assert json.loads((out / "downloads" / "record.schema.json").read_text(encoding="utf-8")) == schema
     downloads = sorted((out / "downloads").glob("*.jsonl.gz"))

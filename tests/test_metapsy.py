@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from harvest.classification.topics import load_topics
 from harvest.errors import ConfigError, ParseError
-from harvest.metapsy import analyse, import_snapshot, select
-from harvest.metapsy_parse import parse_metapsy
-from harvest.topics import load_topics
+from harvest.sources.metapsy.parse import parse_metapsy
+from harvest.sources.metapsy.pool import analyse, import_snapshot, select
 
 ROOT = Path(__file__).resolve().parent.parent
 DB = ROOT / "tests" / "data" / "metapsy" / "data-depression-psiloctr"
@@ -150,7 +150,7 @@ def test_row_with_missing_fields_and_bad_search_date_are_refused():
 
 
 def test_topics_file_validates_the_metapsy_key(tmp_path):
-    text = (ROOT / "harvest" / "topics.toml").read_text(encoding="utf-8")
+    text = (ROOT / "harvest" / "classification" / "topics.toml").read_text(encoding="utf-8")
     assert [t.metapsy for t in load_topics() if t.slug == "psilocybin"] == [REPO]
     bad = tmp_path / "topics.toml"
     bad.write_text(text.replace(f'metapsy = "{REPO}"', 'metapsy = "https://github.com/x"'), encoding="utf-8")

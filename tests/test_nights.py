@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from bs4 import BeautifulSoup
 
-from harvest.cards import read_card_all
-from harvest.topics import load_topics
+from harvest.cards.card import read_card_all
+from harvest.classification.topics import load_topics
 from servers import (KETAMINE_NCT, KETAMINE_PMID, TMS_NCT, TMS_PMID, Fault, ctgov_key, renumber_article,
                      run_cli, run_harvest, snapshot, start_emulators, topic_articles, topic_studies)
 

@@ -12,8 +12,8 @@ from conftest import REAL, ROOT, real_data
 
 from harvest.errors import ParseError
 from harvest.normalize import parse_bytes
-from harvest.sniff import sniff
-from harvest.record import FIELDS
+from harvest.records.record import FIELDS
+from harvest.sources.sniff import sniff
 
 KETAMINE = REAL / "metapub/tests/fixtures/pmid_xml/38011560.xml"
 NON_ASCII = REAL / "metapub/tests/fixtures/pmid_xml/32935693.xml"

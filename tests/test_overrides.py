@@ -8,10 +8,10 @@ import re
 import pytest
 from conftest import ROOT, real_data
 
-from harvest.cards import parse_card, render_card
+from harvest.cards.card import parse_card, render_card
+from harvest.cards.overrides import OVERRIDES_PATH, apply_overrides, check_overrides, load_overrides
 from harvest.errors import ConfigError
-from harvest.overrides import OVERRIDES_PATH, apply_overrides, check_overrides, load_overrides
-from harvest.pubmed_parse import parse_pubmed
+from harvest.sources.pubmed.parse import parse_pubmed
 
 KETAMINE = "metapub/tests/fixtures/pmid_xml/38011560.xml"
 

@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from harvest.cards import read_card
+from harvest.cards.card import read_card
 from harvest.progress import Progress
-from harvest.rawcache import gzip_bytes
+from harvest.sources.rawcache import gzip_bytes
 from servers import (EMAIL, FAKE_KEY, KETAMINE_NCT, KETAMINE_PMID, OFF_TOPIC_NCT, TMS_NCT, TMS_PMID, TMS_TITLE,
                      cards, run_harvest, snapshot, start_emulators)
 

@@ -1,4 +1,4 @@
-"""harvest.pubmed_fetch against real E-utilities bodies: history-server batching, incremental dates,
+"""harvest.sources.pubmed.fetch against real E-utilities bodies: history-server batching, incremental dates,
 date-range splitting past 10,000 hits, and NCBI errors hidden in 200 replies."""
 
 import datetime as dt
@@ -8,9 +8,9 @@ import pytest
 from werkzeug.wrappers import Response
 
 from harvest.errors import NCBIError
-from harvest.http import Client, Settings
-from harvest.pubmed_fetch import EARLIEST, check_ncbi_body, fetch_pubmed, parse_esearch
-from harvest.pubmed_parse import parse_pubmed
+from harvest.sources.http import Client, Settings
+from harvest.sources.pubmed.fetch import EARLIEST, check_ncbi_body, fetch_pubmed, parse_esearch
+from harvest.sources.pubmed.parse import parse_pubmed
 from servers import (FAKE_KEY, EutilsEmulator, article_set, articles_in, cassette, esearch_body, pmid_of,
                      real_bytes)
 

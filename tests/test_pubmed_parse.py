@@ -11,8 +11,8 @@ import yaml
 from conftest import REAL, real_data
 
 from harvest.errors import ParseError
-from harvest.pubmed_parse import parse_pubmed
-from harvest.record import DESIGNS, FIELDS, valid_nct, valid_pmid
+from harvest.records.record import DESIGNS, FIELDS, valid_nct, valid_pmid
+from harvest.sources.pubmed.parse import parse_pubmed
 
 ISO_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 TAG_RE = re.compile(r"</?([a-zA-Z][^\s/>]*)")
@@ -397,7 +397,7 @@ def test_parser_does_not_expand_entities():
 
 
 def test_sanitize_strings():
-    from harvest.sanitize import collapse, sanitize_html
+    from harvest.records.sanitize import collapse, sanitize_html
 
     hostile = '<u>under</u> <script>alert(1)</script><b onclick="x()">bold</b> <a href="javascript:y">link</a>\n\t<i>it</i>'
     assert sanitize_html(hostile) == "under <b>bold</b> link <i>it</i>"
@@ -409,7 +409,7 @@ def test_sanitize_strings():
 def test_sanitize_elements():
     from lxml import etree
 
-    from harvest.sanitize import inline
+    from harvest.records.sanitize import inline
 
     el = etree.fromstring(b"<AbstractText>CO<sub>2</sub> &lt;5% <u>and</u> <i>E. coli</i><!-- note --> x</AbstractText>")
     assert inline(el) == ("CO2 <5% and E. coli x", "CO<sub>2</sub> &lt;5% and <i>E. coli</i> x")

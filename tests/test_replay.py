@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harvest.cards import read_card
-from harvest.rawcache import gzip_bytes
+from harvest.cards.card import read_card
+from harvest.sources.rawcache import gzip_bytes
 from servers import (KETAMINE_PMID, ROOT, article_set, articles_in, cards, harvest_env, real_bytes, run_cli,
                      run_harvest, snapshot, start_emulators)
 

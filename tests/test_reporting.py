@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "plugins"))
 
 from evidence import model  # noqa: E402
-from harvest.ctgov_parse import parse_ctgov  # noqa: E402
+from harvest.sources.ctgov.parse import parse_ctgov  # noqa: E402
 from sitebuild import REAL_API, real_records  # noqa: E402
 
 DTX = "ctgov-website-download/UserZetsu-dtx-analysis/data/ctg-studies.json"
@@ -238,11 +238,11 @@ def test_link_grades(trials):
 # -- registry facts --------------------------------------------------------------------------------
 
 def test_plan_versus_outcome_from_the_registry_history(trials):
-    from harvest import drift
+    from harvest.records import drift
 
     new = trials["NCT05016050"]  # completed: 367 participants (actual), primary completion 2023-03-16
     # Edited: the same entry as it could have read before the trial ended (planned 500 participants,
-    # primary completion 2022-12), to make the history harvest/drift.py keeps between two harvests.
+    # primary completion 2022-12), to make the history harvest/records/drift.py keeps between two harvests.
     old = dict(copy.deepcopy(new), enrollment=500, enrollment_type="ESTIMATED", primary_completion_date="2022-12")
     history = drift.events(old, new, "2025-06-01")
     facts = model.registry_drift(new, history)

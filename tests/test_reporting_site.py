@@ -12,8 +12,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from bs4 import BeautifulSoup
 
-from harvest import drift
-from harvest.topics import load_topics
+from harvest.classification.topics import load_topics
+from harvest.records import drift
 from sitebuild import build_site, derive, make_report, real_records
 
 DTX = "ctgov-website-download/UserZetsu-dtx-analysis/data/ctg-studies.json"
@@ -45,7 +45,7 @@ def site(tmp_path_factory):
         derive(review, "90000022", mentioned_nct_ids=["NCT05016050"], topics=["tms"]),
     ]
     # Edited: the certificate trial as it could have read before it ended (planned 400 participants,
-    # primary completion 2021-12), so its card carries the history harvest/drift.py keeps.
+    # primary completion 2021-12), so its card carries the history harvest/records/drift.py keeps.
     cert = records[2]
     before = dict(cert, enrollment=400, enrollment_type="ESTIMATED", primary_completion_date="2021-12")
     history = {cert["id"]: {"history": drift.events(before, cert, "2025-06-01")}}

@@ -12,8 +12,8 @@ from xml.etree import ElementTree
 import pytest
 from bs4 import BeautifulSoup
 
-from harvest.record import DESIGN_LABELS
-from harvest.topics import load_topics
+from harvest.classification.topics import load_topics
+from harvest.records.record import DESIGN_LABELS
 from sitebuild import REFERENCE_DATE, ROOT, build_site, make_report, sample_records, shown
 
 sys.path.insert(0, str(ROOT / "plugins"))

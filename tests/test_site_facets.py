@@ -8,8 +8,8 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from harvest.record import DESIGN_LABELS, EVIDENCE_LEVELS
-from harvest.topics import load_topics
+from harvest.classification.topics import load_topics
+from harvest.records.record import DESIGN_LABELS, EVIDENCE_LEVELS
 from sitebuild import REFERENCE_DATE, build_site, make_report, sample_records, shown
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 import pytest
 from bs4 import BeautifulSoup
 
-from harvest.topics import load_topics
+from harvest.classification.topics import load_topics
 from sitebuild import CT_AACT, PM, ROOT, build_site, derive, make_report, real_records
 
 pytestmark = pytest.mark.slow

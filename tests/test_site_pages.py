@@ -8,7 +8,7 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from harvest.topics import load_topics
+from harvest.classification.topics import load_topics
 from sitebuild import (EDITOR_CHANGE, HIDE_REASON, REFERENCE_DATE, ROOT, build_site, derive, make_report,
                        sample_records, shown)
 
@@ -139,7 +139,7 @@ def test_topic_summary_counts_by_design(site):
     rows = page.select("#evidence-summary table.counts-table tbody tr")
     counts = {text(r.th): int(text(r.select("td")[-1])) for r in rows}
     tms = [r for r in site["shown"] if "tms" in r["topics"]]
-    from harvest.record import DESIGN_LABELS
+    from harvest.records.record import DESIGN_LABELS
     expected = {}
     for r in tms:
         expected[DESIGN_LABELS[r["design"]]] = expected.get(DESIGN_LABELS[r["design"]], 0) + 1
@@ -349,7 +349,7 @@ def test_methods_page(site):
     tms_pubmed = [r for r in rows if text(r.th).startswith("Transcranial") and "PubMed" in text(r)][0]
     assert text(tms_pubmed.select("td")[1]) == "21"
     # the design order is generated from the record contract, strongest first
-    from harvest.record import DESIGN_LABELS, DESIGNS
+    from harvest.records.record import DESIGN_LABELS, DESIGNS
     order = [text(li).rsplit(" (", 1)[0] for li in page.select("#designs ol li")]
     assert order == [DESIGN_LABELS[d] for d in DESIGNS]
 

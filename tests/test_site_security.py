@@ -8,8 +8,8 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from harvest.pubmed_parse import parse_pubmed
-from harvest.topics import load_topics
+from harvest.classification.topics import load_topics
+from harvest.sources.pubmed.parse import parse_pubmed
 from sitebuild import PM, REAL_API, REFERENCE_DATE, build_site, make_report, sample_records
 
 pytestmark = pytest.mark.slow

@@ -15,8 +15,8 @@ import feedparser
 import pytest
 from bs4 import BeautifulSoup
 
-from harvest.classify import classify
-from harvest.topics import TOPICS_PATH, load_topics
+from harvest.classification.classify import classify
+from harvest.classification.topics import TOPICS_PATH, load_topics
 from sitebuild import build_site, make_report, real_records
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""harvest/topics.toml: the seven shipped topics and the loader's validation."""
+"""harvest/classification/topics.toml: the seven shipped topics and the loader's validation."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from harvest.classification.topics import TOPICS_PATH, Topic, load_topics
 from harvest.errors import ConfigError
-from harvest.topics import TOPICS_PATH, Topic, load_topics
 
 SLUGS = ["tms", "ketamine", "psilocybin", "light-therapy", "pgx", "ect", "digital-therapeutics"]
 

@@ -5,8 +5,8 @@ finished, the shared context holds
 
     evidence        visible card articles, newest first
     evidence_by_id  {record id: article}
-    topics          list of harvest.topics.Topic (EVIDENCE_TOPICS names the file; default
-                    harvest/topics.toml)
+    topics          list of harvest.classification.topics.Topic (EVIDENCE_TOPICS names the file; default
+                    harvest/classification/topics.toml)
     report          latest run report (dict) or None
     runs            every run report, newest first
     edition         live harvest or recorded snapshot, and how fresh (plugins/evidence/edition.py)
@@ -78,7 +78,7 @@ def _harvest_dates(runs: list[dict]) -> dict:
 
 def link_evidence(generator):
     """articles generator finished: attach derived values and publish the shared context keys."""
-    from harvest.topics import load_topics
+    from harvest.classification.topics import load_topics
 
     settings = generator.settings
     context = generator.context

@@ -17,7 +17,7 @@ import os
 from collections import Counter
 
 from harvest.fileio import atomic_write
-from harvest.record import DESIGNS
+from harvest.records.record import DESIGNS
 
 from .model import (PHASE_LABELS, STATUS_ORDER, design_label, designs_in_order, phase_label, status_label,
                     statuses_in_order)

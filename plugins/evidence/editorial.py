@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 import sys
 
+from harvest.cards.overrides import Override, apply_overrides, load_overrides
 from harvest.errors import ConfigError
-from harvest.overrides import Override, apply_overrides, load_overrides
 
 _current: dict[str, list[Override]] = {}
 
@@ -39,7 +39,7 @@ def current() -> dict[str, list[Override]]:
 
 
 def apply(record: dict, overrides: dict | None = None) -> tuple[dict, dict | None]:
-    """(record as the site shows it, editor info or None) — harvest.overrides.apply_overrides."""
+    """(record as the site shows it, editor info or None) — harvest.cards.overrides.apply_overrides."""
     return apply_overrides(record, _current if overrides is None else overrides)
 
 

@@ -10,9 +10,9 @@ import re
 from jinja2 import pass_context
 from markupsafe import Markup
 
-from harvest.citations import doi_url
-from harvest.record import DESIGN_LABELS, DESIGNS, EVIDENCE_LEVELS
-from harvest.sanitize import clean_inline, one_line
+from harvest.cards.citations import doi_url
+from harvest.records.record import DESIGN_LABELS, DESIGNS, EVIDENCE_LEVELS
+from harvest.records.sanitize import clean_inline, one_line
 
 from . import model
 

@@ -1,6 +1,6 @@
 """A topic's living meta-analysis on its page: the committed data/meta/<slug>.json, joined to the cards.
 
-The numbers come from the harvester (harvest/metapsy.py pools the Metapsy database with statsmodels);
+The numbers come from the harvester (harvest/sources/metapsy/pool.py pools the Metapsy database with statsmodels);
 this module only reads them, links each study to the atlas's own cards (by DOI and registration
 number) or to doi.org and the trial registry, counts what the atlas has found since the database's
 last search, and draws the forest plot as a self-contained SVG (hand-built: pygal has no forest plot).
@@ -15,7 +15,7 @@ import os
 from html import escape
 from urllib.parse import quote
 
-from harvest.dates import period_end
+from harvest.records.dates import period_end
 
 from . import model
 

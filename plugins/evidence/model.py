@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from harvest.dates import parts, period_end, period_start
-from harvest.record import DESIGN_LABELS, DESIGNS, EVIDENCE_LEVELS
+from harvest.records.dates import parts, period_end, period_start
+from harvest.records.record import DESIGN_LABELS, DESIGNS, EVIDENCE_LEVELS
 
 # What each level means; the Methods page prints this as the legend (anchor #levels).  Level 1 is
 # the strongest; readers see the word (LEVEL_WORDS) and the name, never the bare number.
@@ -424,7 +424,7 @@ REGISTRATION_TEXT = {
 
 
 def registry_drift(record: dict, history: list | None) -> dict:
-    """What the card's registry history (harvest/drift.py) says about plan versus outcome.
+    """What the card's registry history (harvest/records/drift.py) says about plan versus outcome.
 
     ``planned_enrollment``: the first planned (ESTIMATED) enrollment the history records, when the
     registry now gives a different, actual number.  ``completion_moved_from``: the first primary

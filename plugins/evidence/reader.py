@@ -1,9 +1,9 @@
 """A Markdown reader with a fast path for evidence cards.
 
-Cards are machine-written (harvest/cards.py): their metadata is one JSON value per line and their body
+Cards are machine-written (harvest/cards/card.py): their metadata is one JSON value per line and their body
 is the abstract, which the card template renders from the record itself.  Running Python-Markdown on
 them (twice: body, then the formatted Summary field) is most of a stock build's time, so cards are read
-with harvest.cards.parse_card and everything else still goes through Pelican's MarkdownReader.
+with harvest.cards.card.parse_card and everything else still goes through Pelican's MarkdownReader.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from markupsafe import Markup, escape
 from pelican.readers import MarkdownReader
 from pelican.utils import SafeDatetime
 
-from harvest.cards import parse_card_all
-from harvest.citations import bibtex_key, to_bibtex, to_ris
-from harvest.dates import period_start
+from harvest.cards.card import parse_card_all
+from harvest.cards.citations import bibtex_key, to_bibtex, to_ris
 from harvest.errors import CardError
+from harvest.records.dates import period_start
 # The harvester's policy again at read time: a hand-edited card cannot smuggle markup in.
-from harvest.sanitize import clean_inline
+from harvest.records.sanitize import clean_inline
 
 from . import editorial, prefetch
 
@@ -65,7 +65,7 @@ def content_relpath(source_path: str, content_path: str) -> str:
 
 def card_entry(source_path: str, rel: str, siteurl: str, overrides: dict | None = None) -> tuple[str, dict]:
     """(content, metadata) of one card: everything that depends on the card file alone and the
-    editors' overrides of it (overrides: a harvest.overrides mapping; None = this build's).
+    editors' overrides of it (overrides: a harvest.cards.overrides mapping; None = this build's).
 
     Pure (no logging, no shared state), so the prefetch child can run it for the parent: it raises
     CardError or ValueError for a bad card and the caller reports it.  The citations are made here,
@@ -115,7 +115,7 @@ def card_entry(source_path: str, rel: str, siteurl: str, overrides: dict | None 
         metadata["status"] = "hidden"
         metadata["template"] = "withdrawn"
     elif extras.get("scope"):
-        # Out of scope (harvest/drift.py): a hidden article too, with its own short page saying why.
+        # Out of scope (harvest/records/drift.py): a hidden article too, with its own short page saying why.
         metadata["status"] = "hidden"
         metadata["template"] = "out_of_scope"
     else:

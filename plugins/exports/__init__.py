@@ -3,7 +3,7 @@
 Writes
     downloads/all.{csv,jsonl,ris,bib}.gz            every visible card
     downloads/<topic-slug>.{csv,jsonl,ris,bib}.gz   the cards of one topic
-    downloads/record.schema.json                    JSON Schema of one record (harvest/record.schema.json)
+    downloads/record.schema.json                    JSON Schema of one record (harvest/records/record.schema.json)
     downloads/index.html                            the downloads page: every file that holds
                                                     records, with its format, record count and
                                                     size, a data dictionary generated from the
@@ -40,10 +40,10 @@ from isal import igzip
 from pelican import signals
 from pelican.generators import Generator
 
+from harvest.cards.citations import RIS_EOL, abstract_text, bibtex_key, to_bibtex, to_ris, unique_keys
 from harvest.fileio import write_if_changed
-from harvest.citations import RIS_EOL, abstract_text, bibtex_key, to_bibtex, to_ris, unique_keys
-from harvest.record import ordered, valid_nct, valid_pmid
-from harvest.sanitize import one_line
+from harvest.records.record import ordered, valid_nct, valid_pmid
+from harvest.records.sanitize import one_line
 from evidence import model  # a sibling plugin: PLUGIN_PATHS puts plugins/ on sys.path
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ DEFAULTS = {"formats": ("csv", "jsonl", "ris", "bib"), "compresslevel": 2}
 # File name suffix of each bulk format.
 SUFFIX = {"csv": ".csv.gz", "jsonl": ".jsonl.gz", "ris": ".ris.gz", "bib": ".bib.gz"}
 # Shipped inside the harvest package (package-data), so it is found wherever harvest is installed.
-SCHEMA = resources.files("harvest").joinpath("record.schema.json")
+SCHEMA = resources.files("harvest.records").joinpath("record.schema.json")
 
 # Spreadsheet columns, in this order forever (append new ones at the end).
 CSV_COLUMNS = (

@@ -38,10 +38,10 @@ from feedgenerator import Atom1Feed
 from pelican import signals
 from pelican.generators import Generator
 
-from harvest.dates import period_start
 from harvest.fileio import write_if_changed
-from harvest.record import DESIGN_LABELS
-from harvest.sanitize import one_line
+from harvest.records.dates import period_start
+from harvest.records.record import DESIGN_LABELS
+from harvest.records.sanitize import one_line
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ class FeedsGenerator(Generator):
         _write_if_changed(os.path.join(self.output_path, path), feed.writeString("utf-8").encode("utf-8"))
 
     def write_events_feed(self, topic, articles: list) -> None:
-        """Events on the topic's cards, newest first: from each card's history (harvest/drift.py), which
+        """Events on the topic's cards, newest first: from each card's history (harvest/records/drift.py), which
         survives replays, plus "became overdue" on the day a trial's results fell due."""
         siteurl = self.settings.get("SITEURL", "") or ""
         authority = self.options["tag_authority"]
@@ -305,7 +305,7 @@ def _value(field: str | None, value, kind=None) -> str:
 
 
 def event_text(entry: dict) -> str:
-    """One plain sentence fragment for a history event (harvest/drift.py)."""
+    """One plain sentence fragment for a history event (harvest/records/drift.py)."""
     event = entry.get("event")
     if event == "status_changed":
         return f"status changed from {_value('status', entry.get('from'))} to {_value('status', entry.get('to'))}"

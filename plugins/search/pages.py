@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from harvest.sanitize import one_line
+from harvest.records.sanitize import one_line
 
 # Labels of the ``type`` filter, also used by search_doc.html for cards.
 EXPLAINER, GLOSSARY, METHODS = "Explainer", "Glossary entry", "Methods"

@@ -91,7 +91,7 @@ def on_content_written(path, context=None):
     if getattr(content, "status", None) == "hidden" and getattr(content, "template", None) == "withdrawn":
         return  # a card the editors withdrew: its URL stays, but it is no page to be found
     if getattr((context or {}).get("article"), "scope", None):
-        return  # an out-of-scope card's page (harvest/drift.py) is kept for old links, not advertised
+        return  # an out-of-scope card's page (harvest/records/drift.py) is kept for old links, not advertised
     path = os.path.abspath(path)
     if path.startswith(_build.output_prefix):  # the writer's own form of the path: no syscalls
         rel = path[len(_build.output_prefix):].replace(os.sep, "/")

@@ -1,4 +1,4 @@
-// Saves a card's citation as a file.  The text is the build's (harvest/citations.py), carried in the
+// Saves a card's citation as a file.  The text is the build's (harvest/cards/citations.py), carried in the
 // button's data-cite-text, so the site has one RIS and one BibTeX formatter; this only hands the
 // bytes to the browser as a download.  Without JavaScript the buttons stay hidden.
 (function () {

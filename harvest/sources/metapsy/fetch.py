@@ -3,18 +3,17 @@
 Two files make one snapshot: `data.csv` (the comparisons) and `metadata/last_search.txt` (the date of
 the database's last literature search).  Both are taken from the branch the Metapsy project
 publishes on; the bytes go to the raw cache untouched and to the pure parser
-(harvest/metapsy_parse.py).  `METAPSY_BASE_URL` points the client at a mirror or a test server.
+(harvest/sources/metapsy/parse.py).  `METAPSY_BASE_URL` points the client at a mirror or a test server.
 """
 
 from __future__ import annotations
 
 from typing import Iterator
 
-from .errors import ConfigError
-from .http import Client
-from .metapsy import REF
-from .pubmed_fetch import RawResponse
-from .topics import METAPSY_RE
+from harvest.classification.topics import METAPSY_RE
+from harvest.errors import ConfigError
+from harvest.sources.http import Client, RawResponse
+from harvest.sources.metapsy.pool import REF
 FILES = (("metapsy-data", "data.csv"), ("metapsy-search", "metadata/last_search.txt"))
 
 

@@ -35,6 +35,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from itertools import takewhile
+from typing import NamedTuple
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
@@ -42,8 +43,8 @@ from requests_ratelimiter import LimiterAdapter
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
-from .errors import CTGovError, FetchError, NCBITransientError
-from .sanitize import one_line
+from harvest.errors import CTGovError, FetchError, NCBITransientError
+from harvest.records.sanitize import one_line
 
 LOG = logging.getLogger("harvest")
 
@@ -89,6 +90,18 @@ def _is_loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+class RawResponse(NamedTuple):
+    """One accepted reply: kind ('esearch', 'efetch', 'studies'), the body bytes, and, for replies that
+    announce it, the total number of records the query matches (used for progress only).  `parsed` is
+    the parser's result when the fetcher already had to parse the reply (ClinicalTrials.gov pages, whose
+    next-page token is inside the JSON), so nobody parses it twice."""
+
+    kind: str
+    body: bytes
+    total: int | None = None
+    parsed: object = None
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,11 @@
-"""`python -m harvest check`: check the editor-written content before it reaches the site.
+"""`python -m editor check`: check the editor-written content before it reaches the site.
 
 Explainers (content/topics/*.md) must have the metadata the topic template reads, the eight sections
 in order, the disclaimer before the first section, an "as of" date in the access section, every
 in-text citation pointing at an entry of their Sources list, and a Flesch reading ease of at least
 50.  Every editor file (content/topics/*.md, content/pages/*.md) must have no broken `{filename}`
 link and no link to a heading anchor that does not exist.  content/overrides.toml must be valid, each
-entry with a reason and a date, a field that exists, and a record that has a card (harvest/overrides.py).
+entry with a reason and a date, a field that exists, and a record that has a card (harvest/cards/overrides.py).
 
 What the reading-ease score is computed on (the same text for the check and the tests):
 the explainer body (metadata removed) is rendered with the Markdown extensions the site uses; the
@@ -33,7 +33,7 @@ import markdown
 import textstat
 from bs4 import BeautifulSoup
 
-from harvest.sanitize import one_line
+from harvest.records.sanitize import one_line
 
 SECTIONS: tuple[str, ...] = (
     "What it is",
@@ -255,7 +255,7 @@ def check_explainer(path: Path, known_topics: set[str] | None = None, min_ease: 
     if meta.get("slug") and meta.get("topic") and meta["slug"] != meta["topic"]:
         problems.append(Problem(path, f"Slug {meta['slug']!r} differs from Topic {meta['topic']!r}"))
     if known_topics is not None and meta.get("topic") and meta["topic"] not in known_topics:
-        problems.append(Problem(path, f"Topic {meta['topic']!r} is not in harvest/topics.toml"))
+        problems.append(Problem(path, f"Topic {meta['topic']!r} is not in harvest/classification/topics.toml"))
 
     parts = sections(body_markdown(text))
     found = [name for name, _ in parts[1:]]
@@ -313,7 +313,7 @@ def _check_citations(path: Path, by_name: dict[str, str]) -> list[Problem]:
 
 def _known_topics() -> set[str] | None:
     try:
-        from .topics import load_topics
+        from harvest.classification.topics import load_topics
     except ImportError:
         return None
     try:
@@ -363,7 +363,7 @@ def _check_glossary(path: Path) -> list[Problem]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harvest check", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m editor check", description=__doc__.split("\n\n")[0])
     parser.add_argument("--content", type=Path, default=Path("content"), help="content folder (default: content)")
     parser.add_argument("--theme", type=Path, default=None, help="site theme (default: ../theme next to the content folder)")
     parser.add_argument("--min-ease", type=float, default=MIN_READING_EASE, help="lowest Flesch reading ease allowed")
@@ -376,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     problems = check_content(content_dir, args.min_ease, args.theme)
     for problem in problems:
         print(problem.line())
-    from .overrides import check_overrides
+    from harvest.cards.overrides import check_overrides
 
     override_problems = check_overrides(content_dir / "overrides.toml", content_dir)
     for line in override_problems:

@@ -32,12 +32,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigError
-from .fileio import read_toml
-from .record import FIELDS, LIST_FIELDS, valid_nct, valid_pmid
-from .sanitize import collapse, escape
+from harvest.errors import ConfigError
+from harvest.fileio import read_toml
+from harvest.records.record import FIELDS, LIST_FIELDS, valid_nct, valid_pmid
+from harvest.records.sanitize import collapse, escape
 
-OVERRIDES_PATH = Path(__file__).resolve().parent.parent / "content" / "overrides.toml"
+OVERRIDES_PATH = Path(__file__).resolve().parents[2] / "content" / "overrides.toml"
 ACTIONS = ("hide", "pin", "replace")
 PROTECTED = frozenset({"id", "source", "pmid", "nct_id"})
 _INT_FIELDS = frozenset({"year", "enrollment"})

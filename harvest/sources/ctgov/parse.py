@@ -39,9 +39,9 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from .errors import ParseError
-from .record import ordered, valid_nct, valid_pmid
-from .sanitize import collapse, text_html
+from harvest.errors import ParseError
+from harvest.records.record import ordered, valid_nct, valid_pmid
+from harvest.records.sanitize import collapse, text_html
 
 
 @dataclass

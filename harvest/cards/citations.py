@@ -16,9 +16,9 @@ import unicodedata
 from collections import Counter
 from urllib.parse import quote
 
-from .dates import parts
-from .record import DESIGN_LABELS, ordered
-from .sanitize import one_line as _line
+from harvest.records.dates import parts
+from harvest.records.record import DESIGN_LABELS, ordered
+from harvest.records.sanitize import one_line as _line
 
 # RIS lines end in CR LF (RIS format specification); importers accept it everywhere.
 RIS_EOL = "\r\n"

@@ -27,7 +27,7 @@ deep in an abstract ("patients previously given ketamine were excluded") is a me
 earns 1 point — not enough.  A trial's eligibility criteria are never read (the parsers do not even
 keep them): their exclusion lists name treatments the trial is not about.
 
-Words and MeSH descriptors come from ``harvest/topics.toml`` (the treatment's ``terms``/``mesh``/
+Words and MeSH descriptors come from ``harvest/classification/topics.toml`` (the treatment's ``terms``/``mesh``/
 ``context`` per topic; the mood-disorder ``terms``/``mesh``/``context`` and the ``ignore`` phrases
 under ``[scope]``).  Text is read as a sequence of words (runs of letters and digits; spaces, hyphens
 and punctuation separate them).  A term matches the same words in the same order,

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from .errors import ParseError
-from .record import DESIGNS, NCT_RE, ordered, valid_pmid
-from .sanitize import collapse, inline
+from harvest.errors import ParseError
+from harvest.records.record import DESIGNS, NCT_RE, ordered, valid_pmid
+from harvest.records.sanitize import collapse, inline
 
 MONTHS = {
     m: i

@@ -9,7 +9,7 @@ write the file with R's `write.csv2` (semicolon separator, decimal comma, `NA` f
 with comma separators and decimal points is read as well.
 
 A row that cannot be used raises ParseError naming the file, the line and the study, so one bad
-row stops the import and the previous import stays in place (see harvest/metapsy.py).
+row stops the import and the previous import stays in place (see harvest/sources/metapsy/pool.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from .errors import ParseError
+from harvest.errors import ParseError
 
 # Columns every database in the standard has and the atlas needs.
 REQUIRED = ("study", "condition_arm1", "condition_arm2", "multi_arm1", "multi_arm2", "outcome_type",

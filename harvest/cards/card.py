@@ -31,11 +31,11 @@ import json
 import re
 from pathlib import Path
 
-from .dates import parts
-from .errors import CardError
-from .fileio import atomic_write, holds
-from .record import FIELDS, ordered, valid_nct, valid_pmid
-from .sanitize import one_line
+from harvest.errors import CardError
+from harvest.fileio import atomic_write, holds
+from harvest.records.dates import parts
+from harvest.records.record import FIELDS, ordered, valid_nct, valid_pmid
+from harvest.records.sanitize import one_line
 
 FORMAT = 2
 PREFIX = "Ev_"

@@ -23,13 +23,13 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from typing import Iterator, NamedTuple
+from typing import Iterator
 
 from Bio import Entrez
 from Bio.Entrez.Parser import CorruptedXMLError, NotXMLError
 
-from .errors import NCBIError, NCBITransientError
-from .http import Client, short_line
+from harvest.errors import NCBIError, NCBITransientError
+from harvest.sources.http import Client, RawResponse, short_line
 
 DEFAULT_BATCH = 500
 MAX_RETRIEVABLE = 10_000  # ESearch/EFetch cannot page past this for PubMed
@@ -41,18 +41,6 @@ _ERROR_RE = re.compile(rb"<ERROR>\s*([^<]*?)\s*</ERROR>", re.IGNORECASE)
 _RATE_LIMIT_RE = re.compile(r"rate limit", re.IGNORECASE)
 _TRANSIENT_RE = re.compile(r"backend failed|temporarily unavailable|try again later|unable to open connection"
                            r"|service unavailable|internal server error", re.IGNORECASE)
-
-
-class RawResponse(NamedTuple):
-    """One accepted reply: kind ('esearch', 'efetch', 'studies'), the body bytes, and, for replies that
-    announce it, the total number of records the query matches (used for progress only).  `parsed` is
-    the parser's result when the fetcher already had to parse the reply (ClinicalTrials.gov pages, whose
-    next-page token is inside the JSON), so nobody parses it twice."""
-
-    kind: str
-    body: bytes
-    total: int | None = None
-    parsed: object = None
 
 
 @dataclass(frozen=True)

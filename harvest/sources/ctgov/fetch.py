@@ -6,7 +6,7 @@ with countTotal=true; every later page must repeat the first page's parameters (
 minus countTotal) plus `pageToken`; the last page has no `nextPageToken`.  A 400 reply carries the API's
 own error text (text/plain), which ends the topic (CTGovError raised by the client).
 
-Only the fields harvest/ctgov_parse.py reads are asked for (`fields=`, FIELDS below): a whole study
+Only the fields harvest/sources/ctgov/parse.py reads are asked for (`fields=`, FIELDS below): a whole study
 object carries eligibility text, locations, contacts and posted results, several times what the card
 needs.  Each page is parsed once, here, by the same parser as everywhere else (its next-page token is
 inside the JSON), and the parsed page travels with the raw bytes.
@@ -18,10 +18,9 @@ import datetime as dt
 import json
 from typing import Iterator
 
-from .ctgov_parse import parse_ctgov
-from .errors import CTGovError, ParseError
-from .http import Client
-from .pubmed_fetch import RawResponse
+from harvest.errors import CTGovError, ParseError
+from harvest.sources.ctgov.parse import parse_ctgov
+from harvest.sources.http import Client, RawResponse
 
 PAGE_SIZE = 1000  # the API's maximum
 

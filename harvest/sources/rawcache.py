@@ -29,7 +29,7 @@ import re
 import shutil
 from pathlib import Path
 
-from .fileio import atomic_write
+from harvest.fileio import atomic_write
 
 STAGING = ".staging"
 _SHA_RE = re.compile(r"-([0-9a-f]{12})\.(?:xml|json|csv|txt)\.gz$")

@@ -28,8 +28,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .fileio import atomic_write, holds
-from .metapsy_parse import Database
+from harvest.fileio import atomic_write, holds
+from harvest.sources.metapsy.parse import Database
 
 CONTINUOUS = ("msd", "imsd", "change")
 GITHUB = "https://github.com/"
@@ -190,8 +190,8 @@ def write_meta(data_dir: Path, slug: str, doc: dict) -> bool:
 
 def import_snapshot(data: bytes, last_search: bytes, repo: str, slug: str, name: str) -> dict:
     """Parse and pool one snapshot; ParseError (one line naming the file and row) when unusable."""
-    from .errors import ParseError
-    from .metapsy_parse import parse_metapsy
+    from harvest.errors import ParseError
+    from harvest.sources.metapsy.parse import parse_metapsy
 
     db = parse_metapsy(data, last_search, f"{name} data.csv", f"{name} last_search.txt")
     try:

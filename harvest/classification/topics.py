@@ -1,4 +1,4 @@
-"""Topics: the editor's configuration in ``harvest/topics.toml``, loaded into :class:`Topic` objects.
+"""Topics: the editor's configuration in ``harvest/classification/topics.toml``, loaded into :class:`Topic` objects.
 
 The harvester takes each topic's queries from here, the classifier its terms and MeSH descriptors,
 and the site its names and exact queries.  Adding a topic means editing the TOML file only.
@@ -10,14 +10,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError
-from .fileio import read_toml
+from harvest.errors import ConfigError
+from harvest.fileio import read_toml
 
 TOPICS_PATH = Path(__file__).with_name("topics.toml")
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _TOPIC_KEYS = {"slug", "name", "summary", "pubmed_query", "ctgov", "terms", "mesh", "context", "hints", "metapsy"}
-# A Metapsy database on GitHub: owner/name (harvest/metapsy_fetch.py fetches it).
+# A Metapsy database on GitHub: owner/name (harvest/sources/metapsy/fetch.py fetches it).
 METAPSY_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$")
 _SCOPE_KEYS = {"name", "pubmed", "ctgov", "terms", "mesh", "ignore", "context", "hints", "healthy"}
 

@@ -1,0 +1,1 @@
+"""ClinicalTrials.gov API v2: fetch.py (/studies pages) and parse.py (study JSON → records)."""
