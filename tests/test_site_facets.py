@@ -73,6 +73,19 @@ def test_design_listing_is_paginated_and_complete(site):
     assert "page 2 of" in second.title.get_text()
 
 
+def test_pagination_links_the_ends_and_the_pages_near_this_one(site):
+    """Not every page: a link to each of a large topic's pages on each of them made the listings'
+    bytes grow with the square of their page count.  tms has 26 cards, 6 pages of 5."""
+    def numbers(rel):
+        return [el.get_text() for el in soup(site["out"] / rel / "index.html").select(".pagination li > :not([rel])")]
+
+    assert numbers("topics/tms/all") == ["1", "2", "3", "…", "6"]
+    assert numbers("topics/tms/all/page/4") == ["1", "2", "3", "4", "5", "6"]
+    assert numbers("topics/tms/all/page/6") == ["1", "…", "4", "5", "6"]
+    last = soup(site["out"] / "topics/tms/all/index.html").select(".pagination a")[-2]
+    assert last.get_text() == "6" and last["href"].endswith("/all/page/6/")
+
+
 def test_newest_first_order(site):
     out, records = site["out"], site["records"]
     seen = [i for _, ids in walk(out, "topics/tms/all") for i in ids]
@@ -156,3 +169,13 @@ def test_topic_without_cards_still_has_a_listing(site):
     page = soup(site["out"] / "topics/pgx/index.html")
     assert "found no evidence cards on this treatment" in " ".join(page.get_text().split())
     assert (site["out"] / "topics/pgx/all/index.html").exists()
+
+
+def test_a_list_item_links_only_its_card_and_the_listing_explains_levels_once(site):
+    """A listing repeats its items on every sort order and facet: an item's badge is text, and the
+    page has one link to what the levels mean (the card page's own badge links there too)."""
+    page = soup(site["out"] / "topics/tms/design/review/index.html")
+    items = page.select(".listing-main .ev-item")
+    assert items and all([a["class"] for a in item.select("a")] == [["ev-title"]] for item in items)
+    assert all(item.select_one(".badge .badge-level") for item in items)
+    assert len(page.select('main a[href$="methods/#levels"]')) == 1
