@@ -9,7 +9,7 @@ import sys
 
 from isal import igzip
 
-from harvest.cards import read_card_all
+from harvest.cards.card import read_card_all
 from sitebuild import ROOT
 
 sys.path.insert(0, str(ROOT / "plugins"))
