@@ -17,8 +17,10 @@ from sitebuild import REFERENCE_DATE, build_site, derive, sample_records
 
 pytestmark = pytest.mark.slow
 
-# Small parts so that the sample site's cards fall into several Pagefind indexes.
-PARTS = {"SEARCH_INDEX": {"enabled": True, "part_size": 6}}
+# Small parts so that the sample site's cards fall into several Pagefind indexes.  verify: every page
+# the build manifest (plugins/speedups/manifest.py) would keep unrendered is rendered anyway, and a
+# page whose bytes differ from the kept file stops the build.
+PARTS = {"SEARCH_INDEX": {"enabled": True, "part_size": 6}, "BUILD_MANIFEST": {"verify": True}}
 
 # Pagefind writes its filter and metadata files (and the entry file naming them) differently on each
 # run over the same documents (upstream Pagefind/pagefind#638: fragments are stable since 1.3, the
@@ -57,7 +59,12 @@ def builds(tmp_path_factory):
     build_site(work, changed, editors=editors, reference_date=REFERENCE_DATE, settings=PARTS, output=out)
     fresh = build_site(tmp_path_factory.mktemp("fresh"), changed, editors=editors,
                        reference_date=REFERENCE_DATE, settings=PARTS)
-    return {"out": out, "before": before, "after": state(out), "fresh": fresh}
+    return {"out": out, "before": before, "after": state(out), "fresh": fresh, "work": work}
+
+
+def rendered(work: Path) -> set[str]:
+    """The pages the last build into work/output had to render (the build manifest's record)."""
+    return set(json.loads((work / "cache" / "pages-manifest.json").read_text(encoding="utf-8"))["rendered"])
 
 
 def test_rebuild_is_byte_identical_to_a_full_build_of_the_same_content(builds):
@@ -107,3 +114,37 @@ def test_every_card_is_in_exactly_one_part_and_the_search_page_merges_them(build
     search = BeautifulSoup((out / "search" / "index.html").read_text(encoding="utf-8"), "html.parser")
     merged = search.select_one("#search")["data-merge"].split()
     assert sorted(m.rstrip("/").rsplit("/", 1)[1] for m in merged) == [p for p in parts if p != "pagefind"]
+
+
+def test_rebuild_renders_only_the_changed_card_the_card_linking_it_and_the_listings_showing_it(builds):
+    out, pages = builds["out"], rendered(builds["work"])
+    cards = {p for p in pages if p.startswith("evidence/")}
+    assert cards == {"evidence/pubmed/28427393.html", "evidence/ctgov/NCT05245214.html"}
+    listings = pages - cards
+    showing = {p.relative_to(out).as_posix() for p in (out / "topics").rglob("index.html")
+               if any(f"evidence/{c}.html" in p.read_text(encoding="utf-8")
+                      for c in ("pubmed/28427393", "ctgov/NCT05245214"))}
+    # Topic pages are not manifest pages (they summarise every card): rendered every build, written
+    # only when changed.  A listing is rendered when it shows one of the changed cards (the trial's
+    # own list item did not change, but its key holds what it links to), and no other.
+    assert listings and listings == {p for p in showing if p.count("/") > 2}
+
+
+def test_a_changed_template_renders_every_card_page_again(tmp_path):
+    import shutil
+
+    from sitebuild import ROOT, pelican_build
+
+    records, editors = sample_records()
+    theme = tmp_path / "theme"
+    shutil.copytree(ROOT / "theme", theme)
+    settings = {"THEME": str(theme), "BUILD_MANIFEST": {"verify": True}}
+    out = build_site(tmp_path, records, editors=editors, reference_date=REFERENCE_DATE, settings=settings)
+    pelican_build(tmp_path, output=out, reference_date=REFERENCE_DATE, settings=settings)
+    assert rendered(tmp_path) == set()  # nothing changed: nothing rendered
+    card = theme / "templates" / "card.html"
+    # A comment: the pages' bytes stay the same, but only the manifest's salt can know that.
+    card.write_text(card.read_text(encoding="utf-8") + "{# edited #}\n", encoding="utf-8")
+    pelican_build(tmp_path, output=out, reference_date=REFERENCE_DATE, settings=settings)
+    pages = {p.relative_to(out).as_posix() for p in (out / "evidence").rglob("*.html")}
+    assert pages and pages <= rendered(tmp_path)

@@ -103,3 +103,20 @@ def test_rebuild_into_existing_output_keeps_unchanged_pages_untouched(tmp_path):
     assert page.stat().st_mtime_ns == 1
     changed = [p for p, t in before.items() if p != page and p.stat().st_mtime_ns != t]
     assert changed == []
+
+
+def test_manifest_pages_cannot_read_the_card_collections():
+    """A page the manifest may skip is rendered without the context values that hold every card: its
+    key cannot see them, so a template reading one stops the build instead of going stale."""
+    import jinja2
+    import pytest
+
+    from speedups import manifest
+
+    env = jinja2.Environment()
+    context = manifest.restricted({"evidence": ["a card"], "SITENAME": "Atlas"})
+    assert env.from_string("{{ SITENAME }}").render(context) == "Atlas"
+    for source in ("{{ evidence|length }}", "{% for a in evidence %}{% endfor %}", "{{ evidence }}",
+                   "{% if evidence %}x{% endif %}", "{{ evidence.0 }}"):
+        with pytest.raises(manifest.ManifestError, match="'evidence'"):
+            env.from_string(source).render(context)

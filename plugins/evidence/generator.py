@@ -32,6 +32,10 @@ SORTS = {
 }
 
 
+# The topic values a listing page shows (theme/templates/listing.html, _macros.facet_nav).
+LISTING_TOPIC_KEYS = ("topic", "slug", "url", "count", "design_facets", "status_facets")
+
+
 def _unpinned(art) -> bool:
     """Sort key part: the editors' pinned cards (content/overrides.toml) come first."""
     return not art.ev["pinned"]
@@ -237,6 +241,10 @@ class EvidencePagesGenerator(Generator):
 
     def _write_listings(self, writer, data):
         page_size = data["page_size"]
+        # What listing.html and its facet menu show of the topic, not the topic's every card: a listing
+        # page is then rendered again only when its own cards or the facet counts changed
+        # (plugins/speedups/manifest.py keys a page on the values it is given).
+        topic = {k: data[k] for k in LISTING_TOPIC_KEYS}
         for kind, value, label, base, items in data["specs"]:
             pages = max(1, math.ceil(len(items) / page_size))
             for sort_seg, (sort_label, key) in SORTS.items():
@@ -249,7 +257,7 @@ class EvidencePagesGenerator(Generator):
                     page_urls = [first if i == 1 else f"{first}page/{i}/" for i in range(1, pages + 1)]
                     self._write(
                         writer, url + "index.html", "listing",
-                        topic=data, facet={"kind": kind, "value": value, "label": label, "count": len(items)},
+                        topic=topic, facet={"kind": kind, "value": value, "label": label, "count": len(items)},
                         cards=ordered[(n - 1) * page_size: n * page_size],
                         first_index=(n - 1) * page_size + 1,
                         page_number=n, page_count=pages, page_urls=page_urls,

@@ -41,8 +41,11 @@ import os
 import jinja2
 from jinja2 import BytecodeCache
 from pelican import signals, writers
+from pelican.utils import get_relative_path, path_to_url, sanitised_join
 
 from harvest.fileio import atomic_write, write_if_changed
+
+from . import manifest
 
 logger = logging.getLogger(__name__)
 
@@ -82,13 +85,70 @@ class _WriteIfChanged(io.StringIO):
 
 
 class IfChangedWriter(writers.Writer):
-    """Pelican's writer with one difference: a page reaches the disk only when its bytes changed.
+    """Pelican's writer with two differences: a page reaches the disk only when its bytes changed,
+    and a page whose inputs did not change since the last build is not rendered (manifest.py).
 
     ``_open_w`` is where the writer checks that no page overwrites another and opens the file.  A
     file's first write (every write, in this site) is recorded as Pelican records it and buffered;
     a second write of the same file goes to Pelican's own method, so its overwrite rules (raise,
     skip, override), which differ between Pelican versions, stay Pelican's.
     """
+
+    def __init__(self, output_path, settings=None):
+        super().__init__(output_path, settings=settings)
+        global _manifest
+        _manifest = self.manifest = manifest.Manifest(self.settings, output_path) if settings is not None else None
+
+    def write_file(self, name, template, context, relative_urls=False, paginated=None, template_name=None,
+                   override_output=False, url=None, **kwargs):
+        m = self.manifest
+        if not name or m is None or not m.applies(template, kwargs) or paginated \
+                or template_name in (self.settings.get("PAGINATED_TEMPLATES") or {}):
+            return super().write_file(name, template, context, relative_urls, paginated, template_name,
+                                      override_output, url, **kwargs)
+        path = sanitised_join(self.output_path, name)
+        call = {"relative_urls": relative_urls, "override_output": override_output, "url": url, "kwargs": kwargs}
+        key = m.key(name, template, context, call)
+        fresh = path not in self._written_files and path not in self._overridden_files
+        if key is not None and fresh and m.unchanged(name, path, key):
+            if m.verify:
+                self._verify(name, path, template, context, relative_urls, override_output, url, kwargs)
+            else:
+                self._skip(name, path, context, relative_urls, override_output, kwargs)
+            m.keep(name, key)
+            m.skipped += 1
+            return None
+        local = manifest.restricted(context)
+        result = super().write_file(name, template, local, relative_urls, paginated, template_name,
+                                    override_output, url, **kwargs)
+        if local.get("localsiteurl"):  # what Pelican's writer leaves in the shared context
+            context["localsiteurl"] = local["localsiteurl"]
+        if key is not None and fresh:
+            m.wrote(name, path, key)
+        return result
+
+    def _skip(self, name, path, context, relative_urls, override_output, kwargs):
+        """What writing the page would have left behind, without rendering it."""
+        if override_output:
+            self._overridden_files.add(path)
+        self._written_files.add(path)
+        local = manifest.restricted(context)
+        local["localsiteurl"] = local.get("localsiteurl")
+        if relative_urls:
+            local["SITEURL"] = local["localsiteurl"] = context["localsiteurl"] = \
+                path_to_url(get_relative_path(name))
+        local["output_file"] = name
+        local.update(kwargs)
+        signals.content_written.send(path, context=local)
+
+    def _verify(self, name, path, template, context, relative_urls, override_output, url, kwargs):
+        with open(path, "rb") as fh:
+            kept = fh.read()
+        super().write_file(name, template, manifest.restricted(context), relative_urls, None, None,
+                           override_output, url, **kwargs)
+        with open(path, "rb") as fh:
+            if fh.read() != kept:
+                raise manifest.ManifestError(f"{name}: its inputs' key did not change, its page did")
 
     def _open_w(self, filename, encoding, override=False):
         if filename in self._written_files or filename in self._overridden_files:
@@ -99,8 +159,18 @@ class IfChangedWriter(writers.Writer):
         return _WriteIfChanged(filename, encoding or "utf-8")
 
 
+_manifest: manifest.Manifest | None = None  # this build's, made with its writer
+
+
 def _get_writer(_pelican):
     return IfChangedWriter
+
+
+def _save_manifest(*_args):
+    global _manifest
+    if _manifest is not None:
+        _manifest.save()
+        _manifest = None
 
 
 def _freeze_heap(*_args):
@@ -193,3 +263,4 @@ def register():
     signals.article_generator_pretaxonomy.connect(_freeze_heap)  # the last one
     signals.article_generator_finalized.connect(_drop_unwritten_taxonomies)
     signals.get_writer.connect(_get_writer)
+    signals.finalized.connect(_save_manifest)

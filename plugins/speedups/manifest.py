@@ -1,0 +1,281 @@
+"""A build manifest: pages whose inputs did not change since the last build are not rendered at all.
+
+Write-if-changed (the writer in this plugin) keeps an unchanged page's bytes and mtime, but the page
+is still rendered to find out that it is unchanged, and card pages are most of a build.  So each
+page rendered from one of the manifest's templates gets a key, a hash of everything it is rendered
+from:
+
+- the build salt: the text of every template of the theme and every module of the plugins and of
+  the ``harvest`` package (filters and derived values come from there), and the versions of Python,
+  Pelican, Jinja and MarkupSafe;
+- the site-wide context: every setting and every context value (editor pages, topics, run reports,
+  edition, ...) except the collections that hold the cards themselves (``CARD_COLLECTIONS``);
+- the page: its output name, whether its URLs are relative, its template, and the values the
+  generator passed for it (the card, the cards of a listing page, the facet, ...).  A card is
+  hashed by what it was read into (its metadata: record, overrides, sanitized HTML, history,
+  citations; its content) and what the evidence plugin derived for it (``article.ev``); a card it
+  links to by that card's metadata.
+
+``<CACHE_PATH>/pages-manifest.json`` keeps, for the last build into this output folder, each page's
+key and the size and mtime its file had after that build.  A page whose key and file are the same
+again is not rendered: the writer records it as written (Pelican's overwrite checks) and sends
+``content_written`` as if it had been, so the sitemap lists it as before.
+
+A key is only as good as its inputs are complete, so the pages it skips cannot read anything the key
+leaves out: they are rendered with the card collections of the context replaced by a value that
+stops the build when a template touches it (``ManifestError``).  A template that needs a
+collection gets what it needs passed by its generator, where the key sees it.  With
+``BUILD_MANIFEST = {"verify": True}`` every page the manifest would skip is rendered anyway and a
+difference from the file on disk stops the build (the tests build that way).
+
+Setting (optional)::
+
+    BUILD_MANIFEST = {"enabled": True, "templates": ("card", "listing", ...), "verify": False}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import platform
+import sys
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+FILE = "pages-manifest.json"
+# Pages from other templates (home, topic pages, Methods, ...) are a handful that show site-wide
+# summaries of every card: they are rendered every time and written only when they changed.
+DEFAULTS = {
+    "enabled": True,
+    "templates": ("card", "listing", "withdrawn", "out_of_scope"),
+    "verify": False,
+}
+# Context values that hold every card (Pelican's and the evidence plugin's): a page that read them
+# would depend on every card, so the manifest's pages may not, and the key leaves them out.
+CARD_COLLECTIONS = frozenset({
+    "articles", "dates", "drafts", "hidden_articles", "translations", "hidden_translations",
+    "draft_translations", "period_archives", "tags", "categories", "authors", "generated_content",
+    "static_content", "evidence", "evidence_by_id", "topic_data",
+})
+# Set per page by Pelican's writer (output_file, SITEURL with relative URLs) or left over from the
+# previous page (localsiteurl): the page's own name and relative_urls stand for them in the key.
+PER_PAGE = frozenset({"localsiteurl", "output_file"})
+
+
+class ManifestError(RuntimeError):
+    pass
+
+
+def options(settings: dict) -> dict:
+    return {**DEFAULTS, **(settings.get("BUILD_MANIFEST") or {})}
+
+
+class Forbidden:
+    """Stands in for a card collection on a manifest page: any use of it stops the build."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: str):
+        object.__setattr__(self, "_key", key)
+
+    def _stop(self, *_args, **_kwargs):
+        raise ManifestError(
+            f"a page rendered from one of BUILD_MANIFEST's templates read {self._key!r} from the context; "
+            "its key cannot see that (plugins/speedups/manifest.py): pass what it needs as a page value")
+
+    def __getattr__(self, _name):
+        self._stop()
+
+    __iter__ = __len__ = __bool__ = __str__ = __getitem__ = __contains__ = __html__ = __call__ = _stop
+
+
+# -- hashing ----------------------------------------------------------------------------------
+
+def _is_content(obj) -> bool:
+    return hasattr(obj, "metadata") and hasattr(obj, "_content")
+
+
+def _shallow(obj) -> dict:
+    """A content object inside another one's derived values (a linked card): what it was read into."""
+    return {"metadata": obj.metadata, "content": obj._content, "url": getattr(obj, "url", None)}
+
+
+def _plain(obj, nested: bool = False):
+    """json.dumps ``default``: a stable JSON value for what JSON cannot encode, or TypeError."""
+    if _is_content(obj):
+        return _shallow(obj) if nested else content_digest(obj)
+    if isinstance(obj, (dt.datetime, dt.date, dt.time)):
+        return obj.isoformat()
+    if isinstance(obj, (set, frozenset)):
+        return sorted(map(str, obj))
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {"__dataclass__": type(obj).__qualname__,
+                **{f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}}
+    if isinstance(obj, Path):
+        return str(obj)
+    if callable(obj) and hasattr(obj, "__qualname__"):
+        # Code is in the salt; a closure's captured values come from settings, which are in the key.
+        return f"{getattr(obj, '__module__', '')}.{obj.__qualname__}"
+    if hasattr(obj, "name") and type(obj).__name__ in ("Category", "Tag", "Author"):
+        return f"{type(obj).__name__}:{obj.name}"
+    if type(obj).__repr__ is not object.__repr__:
+        text = repr(obj)
+        if " at 0x" not in text:  # a repr naming an address differs from run to run
+            return f"{type(obj).__qualname__}:{text}"
+    raise TypeError(f"no stable form for {type(obj).__qualname__}")
+
+
+def _nested(obj):
+    return _plain(obj, nested=True)
+
+
+def _dumps(value, default=_plain) -> bytes:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      default=default).encode("utf-8")
+
+
+def content_digest(obj) -> str:
+    """A card (or page) object: what it was read into and what plugins derived for it.  Cached on the
+    object for the build (the evidence plugin finishes ``ev`` before anything is written)."""
+    cached = obj.__dict__.get("_manifest_digest")
+    if cached is None:
+        data = {"metadata": obj.metadata, "content": obj._content, "ev": getattr(obj, "ev", None),
+                "status": getattr(obj, "status", None), "url": getattr(obj, "url", None),
+                "save_as": getattr(obj, "save_as", None), "template": getattr(obj, "template", None)}
+        cached = hashlib.blake2b(_dumps(data, _nested), digest_size=16).hexdigest()
+        obj.__dict__["_manifest_digest"] = cached
+    return cached
+
+
+def build_salt(settings: dict) -> str:
+    """Every template and plugin module and the harvest package, and the versions that render them."""
+    from importlib.metadata import version
+
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{sys.version}|{platform.machine()}|{version('pelican')}|{version('jinja2')}|"
+             f"{version('markupsafe')}".encode())
+    roots = [settings.get("THEME") or ""] + list(settings.get("PLUGIN_PATHS") or [])
+    roots.append(str(Path(__file__).resolve().parents[2] / "harvest"))
+    for root in roots:
+        if not root or not os.path.isdir(root):
+            continue
+        files = []
+        for folder, dirs, names in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
+            files += [os.path.join(folder, n) for n in names
+                      if n.endswith((".py", ".html", ".xml", ".j2", ".jinja", ".toml", ".json", ".txt"))]
+        for path in sorted(files):
+            with open(path, "rb") as fh:
+                h.update(path.encode() + b"\0" + hashlib.blake2b(fh.read()).digest())
+    return h.hexdigest()
+
+
+# -- the manifest -----------------------------------------------------------------------------
+
+class Manifest:
+    """One build's view: the last build's entries, and this build's as pages are written."""
+
+    def __init__(self, settings: dict, output_path: str):
+        opts = options(settings)
+        self.enabled = bool(opts["enabled"])
+        self.templates = frozenset(opts["templates"])
+        self.verify = bool(opts["verify"])
+        cache = settings.get("CACHE_PATH")
+        self.path = os.path.join(cache, FILE) if cache else None
+        self.output = os.path.abspath(output_path)
+        self.salt = build_salt(settings) if self.enabled else ""
+        self.old: dict[str, list] = {}
+        self.was_rendered: list[str] = []
+        self.new: dict[str, list] = {}
+        self._chrome: tuple | None = None
+        self.skipped = 0
+        self.rendered: list[str] = []
+        if self.enabled and self.path:
+            try:
+                with open(self.path, encoding="utf-8") as fh:
+                    data = json.load(fh)
+                self.was_rendered = data.get("rendered") or []
+                if data.get("output") == self.output and data.get("salt") == self.salt:
+                    self.old = data.get("pages") or {}
+            except (OSError, ValueError):
+                pass
+
+    def applies(self, template, kwargs) -> bool:
+        return self.enabled and getattr(template, "name", None) is not None and \
+            template.name.rsplit(".", 1)[0] in self.templates
+
+    def chrome(self, context: dict) -> str | None:
+        """Digest of the site-wide context (None: something in it has no stable form, so no page is
+        skipped this build).  Made once per context and set of keys: the context is complete when
+        writing starts."""
+        marker = (id(context), frozenset(context))
+        if self._chrome and self._chrome[0] == marker:
+            return self._chrome[1]
+        values = {k: v for k, v in context.items() if k not in CARD_COLLECTIONS and k not in PER_PAGE}
+        try:
+            digest = hashlib.blake2b(_dumps(values), digest_size=16).hexdigest()
+        except (TypeError, ValueError) as exc:
+            logger.warning("build manifest: every page is rendered (site context: %s)", exc)
+            digest = None
+        self._chrome = (marker, digest)
+        return digest
+
+    def key(self, name: str, template, context: dict, call: dict) -> str | None:
+        chrome = self.chrome(context)
+        if chrome is None:
+            return None
+        try:
+            page = _dumps({"name": name, "template": template.name, "call": call})
+        except (TypeError, ValueError) as exc:
+            logger.debug("build manifest: %s rendered every time (%s)", name, exc)
+            return None
+        return hashlib.blake2b(self.salt.encode() + chrome.encode() + page, digest_size=16).hexdigest()
+
+    def unchanged(self, rel: str, path: str, key: str) -> bool:
+        entry = self.old.get(rel)
+        if not entry or entry[0] != key:
+            return False
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        return [st.st_size, st.st_mtime_ns] == entry[1:]
+
+    def keep(self, rel: str, key: str) -> None:
+        self.new[rel] = self.old[rel]
+
+    def wrote(self, rel: str, path: str, key: str) -> None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return
+        self.new[rel] = [key, st.st_size, st.st_mtime_ns]
+        self.rendered.append(rel)
+
+    def save(self) -> None:
+        if not (self.enabled and self.path):
+            return
+        if self.new == self.old and self.rendered == self.was_rendered == []:  # a no-change build writes nothing
+            return
+        os.makedirs(self.path.rsplit(os.sep, 1)[0], exist_ok=True)
+        tmp = self.path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            # "rendered": which pages the last build had to render (for the curious, and the tests).
+            json.dump({"output": self.output, "salt": self.salt, "pages": self.new,
+                       "rendered": sorted(self.rendered)}, fh, sort_keys=True, separators=(",", ":"))
+        os.replace(tmp, self.path)
+        logger.info("build manifest: %d page(s) rendered, %d unchanged and not rendered",
+                    len(self.rendered), self.skipped)
+
+
+def restricted(context: dict) -> dict:
+    """The context a manifest page is rendered with: card collections replaced by ``Forbidden``."""
+    out = dict(context)
+    for key in CARD_COLLECTIONS.intersection(out):
+        out[key] = Forbidden(key)
+    return out
