@@ -5,9 +5,9 @@ is still rendered to find out that it is unchanged, and card pages are most of a
 page rendered from one of the manifest's templates gets a key, a hash of everything it is rendered
 from:
 
-- the build salt: the text of every template of the theme and every module of the plugins and of
-  the ``harvest`` package (filters and derived values come from there), and the versions of Python,
-  Pelican, Jinja and MarkupSafe;
+- the build salt: every file of the theme and the plugins, every other module of the project the
+  build has loaded (filters and derived values come from the harvest package too), and the versions
+  of Python, Pelican, Jinja and MarkupSafe;
 - the site-wide context: every setting and every context value (editor pages, topics, run reports,
   edition, ...) except the collections that hold the cards themselves (``CARD_COLLECTIONS``);
 - the page: its output name, whether its URLs are relative, its template, and the values the
@@ -153,25 +153,31 @@ def content_digest(obj) -> str:
 
 
 def build_salt(settings: dict) -> str:
-    """Every template and plugin module and the harvest package, and the versions that render them."""
+    """The theme's files, the plugins' and every other module of the project the build has loaded
+    (filters and derived values come from the harvest package too), and the versions of the
+    libraries that render them."""
     from importlib.metadata import version
 
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{sys.version}|{platform.machine()}|{version('pelican')}|{version('jinja2')}|"
              f"{version('markupsafe')}".encode())
-    roots = [settings.get("THEME") or ""] + list(settings.get("PLUGIN_PATHS") or [])
-    roots.append(str(Path(__file__).resolve().parents[2] / "harvest"))
-    for root in roots:
-        if not root or not os.path.isdir(root):
-            continue
-        files = []
-        for folder, dirs, names in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
-            files += [os.path.join(folder, n) for n in names
-                      if n.endswith((".py", ".html", ".xml", ".j2", ".jinja", ".toml", ".json", ".txt"))]
-        for path in sorted(files):
+    files = set()
+    for root in [settings.get("THEME") or ""] + list(settings.get("PLUGIN_PATHS") or []):
+        if root and os.path.isdir(root):
+            for folder, dirs, names in os.walk(root):
+                dirs[:] = [d for d in dirs if d != "__pycache__" and not d.startswith(".")]
+                files.update(os.path.join(folder, n) for n in names if not n.endswith(".pyc"))
+    libraries = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix})
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if path and path.endswith(".py") and not path.startswith(libraries) and "site-packages" not in path:
+            files.add(path)
+    for path in sorted(files):
+        try:
             with open(path, "rb") as fh:
                 h.update(path.encode() + b"\0" + hashlib.blake2b(fh.read()).digest())
+        except OSError:
+            h.update(path.encode() + b"\0?")
     return h.hexdigest()
 
 
