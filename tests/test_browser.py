@@ -74,6 +74,7 @@ def test_search_finds_card_by_title_word_and_opens_it(site, open_page):
     w = open_page()
     title = "Ketamine and the neurobiology of depression"
     search(w, site, "neurobiology", expect=title)
+    assert w.page.url.endswith("/search/?q=neurobiology"), w.page.url  # back and shared links keep the query
     link = w.page.locator(RESULT_LINK, has_text=title).first
     href = link.get_attribute("href")
     assert href and href.endswith("/evidence/pubmed/38011560.html"), href

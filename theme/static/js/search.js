@@ -88,6 +88,10 @@
       return Promise.resolve();
     }
     say("Searching…");
+    // The address names the query, so a reader can go back to it or pass it on.
+    if (window.history && history.replaceState) {
+      history.replaceState(null, "", term ? "?q=" + encodeURIComponent(term) : window.location.pathname);
+    }
     return start().then(function () {
       return pagefind.search(term || null, { filters: filters || {} });
     }).then(function (found) {
