@@ -352,7 +352,7 @@ def test_card_citations_without_javascript_are_the_topics_bulk_files(site, open_
 
     w = open_page(javascript=False)
     w.page.goto(site.url("/evidence/pubmed/38011560.html"))
-    assert w.page.locator("[data-cite-buttons]").is_hidden()  # the buttons need cite.js
+    assert w.page.locator(".cite[data-cite]").is_hidden()  # the buttons need cite.js
     with w.page.expect_download() as info:
         w.page.locator(".cite-bulk").get_by_role("link", name="RIS").first.click()
     download = info.value

@@ -208,7 +208,7 @@ def test_card_page_fields(site):
     assert links == {"https://pubmed.ncbi.nlm.nih.gov/32525788/",
                      "https://doi.org/10.2174/1874467213666200611142438",
                      "https://www.ncbi.nlm.nih.gov/pmc/articles/PMC7728656/"}
-    cites = [(b.get_text(), b["data-cite-file"]) for b in page.select(".cite button[data-cite-text]")]
+    cites = [(b.get_text(), b["data-cite-file"]) for b in page.select(".cite button[data-cite-part]")]
     assert cites == [("RIS", "evidence-pubmed-32525788.ris"), ("BibTeX", "evidence-pubmed-32525788.bib")]
     assert [a["href"] for a in page.select(".cite-bulk a")] == \
         ["../../downloads/tms.ris.gz", "../../downloads/tms.bib.gz", "../../downloads/"]

@@ -29,19 +29,6 @@ def _script_safe(data: object) -> Markup:
     return Markup(text)
 
 
-def lf_lines(text: str) -> str:
-    """Text whose CR LF line ends become LF, for an attribute value: an HTML parser turns a literal
-    CR LF into LF, and the character reference for CR is a parse error.  The page marks such text
-    (data-cite-crlf) and theme/static/js/cite.js puts the CRs back, so the bytes saved are the
-    formatter's.  Text mixing line ends could not be put back: it is an error, not silently changed."""
-    if "\r\n" not in text and "\r" not in text:
-        return text
-    lf = text.replace("\r\n", "\n")
-    if "\r" in lf or lf.count("\n") != text.count("\r\n"):
-        raise ValueError(f"text mixes line ends: {text[:60]!r}")
-    return lf
-
-
 _SCHEMA_STATUS = {
     "RECRUITING": "https://schema.org/Recruiting",
     "NOT_YET_RECRUITING": "https://schema.org/NotYetRecruiting",
@@ -171,7 +158,6 @@ FILTERS = {
     "authors_short": authors_short,
     "thousands": thousands,
     "doi_url": doi_url,
-    "lf_lines": lf_lines,
     "section_links": section_links,
 }
 

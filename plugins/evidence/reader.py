@@ -8,10 +8,12 @@ with harvest.cards.card.parse_card and everything else still goes through Pelica
 
 from __future__ import annotations
 
+import base64
 import html
 import logging
 import os
 
+from isal import isal_zlib
 from markupsafe import Markup, escape
 from pelican.readers import MarkdownReader
 from pelican.utils import SafeDatetime
@@ -124,9 +126,23 @@ def card_entry(source_path: str, rel: str, siteurl: str, overrides: dict | None 
 
 
 def citations(record: dict, url: str) -> dict:
-    """The card's RIS and BibTeX (with their key), shared by its page and the download files."""
+    """The card's RIS and BibTeX (with their key), shared by its page and the download files, and
+    both packed for the page (pack_citations)."""
     key = bibtex_key(record)
-    return {"ris": to_ris(record, url), "bib_key": key, "bib": to_bibtex(record, key, url)}
+    ris, bib = to_ris(record, url), to_bibtex(record, key, url)
+    return {"ris": ris, "bib_key": key, "bib": bib, **pack_citations(ris, bib)}
+
+
+def pack_citations(ris: str, bib: str) -> dict:
+    """RIS then BibTeX as one zlib stream in base64, for the card page to carry
+    (theme/templates/_card_cite.html, read back by theme/static/js/cite.js), and where the RIS
+    bytes end.  Compressed together they take about half the bytes of the two texts escaped into
+    the page (the abstract is in the RIS), on every card page of the site; base64 also leaves
+    nothing in the harvested text that HTML could read, and carries RIS's CR LF line ends, which an
+    HTML parser would turn into LF.  Level 2 of ISA-L: as small as zlib's default here, far faster."""
+    ris_bytes = ris.encode("utf-8")
+    packed = isal_zlib.compress(ris_bytes + bib.encode("utf-8"), 2)
+    return {"packed": base64.b64encode(packed).decode("ascii"), "ris_bytes": len(ris_bytes)}
 
 
 class EvidenceReader(MarkdownReader):

@@ -1,14 +1,24 @@
-// Saves a card's citation as a file.  The text is the build's (harvest/cards/citations.py), carried in the
-// button's data-cite-text, so the site has one RIS and one BibTeX formatter; this only hands the
-// bytes to the browser as a download.  Without JavaScript the buttons stay hidden.
+// Saves a card's citation as a file.  The bytes are the build's (harvest/cards/citations.py): the page
+// carries its RIS and BibTeX as one zlib stream in base64 (data-cite, plugins/evidence/reader.py:
+// pack_citations) and data-cite-ris-bytes says where the RIS ends; this only unpacks them and hands
+// them to the browser as a download, so the site has one RIS and one BibTeX formatter.  Without
+// JavaScript, or without DecompressionStream, the buttons stay hidden.
 (function () {
   "use strict";
-  function save(button) {
-    var text = button.getAttribute("data-cite-text");
-    // An attribute cannot hold a CR: the page gives CR LF line ends as LF and says so.
-    if (button.hasAttribute("data-cite-crlf")) text = text.replace(/\n/g, "\r\n");
-    var blob = new Blob([text], {type: button.getAttribute("data-cite-type")});
-    var url = URL.createObjectURL(blob);
+  if (!("DecompressionStream" in window)) return;
+
+  function unpack(holder) {
+    var packed = Uint8Array.from(atob(holder.getAttribute("data-cite")), function (c) { return c.charCodeAt(0); });
+    var stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream("deflate"));
+    return new Response(stream).arrayBuffer().then(function (buffer) {
+      var bytes = new Uint8Array(buffer);
+      var end = Number(holder.getAttribute("data-cite-ris-bytes"));
+      return {ris: bytes.slice(0, end), bib: bytes.slice(end)};
+    });
+  }
+
+  function save(bytes, button) {
+    var url = URL.createObjectURL(new Blob([bytes], {type: button.getAttribute("data-cite-type")}));
     var link = document.createElement("a");
     link.href = url;
     link.download = button.getAttribute("data-cite-file");
@@ -18,10 +28,14 @@
     // Revoked later, not at once: some browsers start reading the blob after click() returns.
     setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
   }
-  document.querySelectorAll("[data-cite-buttons]").forEach(function (holder) {
-    holder.querySelectorAll("button[data-cite-text]").forEach(function (button) {
-      button.addEventListener("click", function () { save(button); });
+
+  document.querySelectorAll("[data-cite]").forEach(function (holder) {
+    // Unpacked when the page loads (a few kB), so a click saves at once, within the click.
+    unpack(holder).then(function (parts) {
+      holder.querySelectorAll("button[data-cite-part]").forEach(function (button) {
+        button.addEventListener("click", function () { save(parts[button.getAttribute("data-cite-part")], button); });
+      });
+      holder.hidden = false;
     });
-    holder.hidden = false;
   });
 })();
