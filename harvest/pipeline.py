@@ -26,6 +26,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from harvest.cards.card import read_card_all, write_card, card_relpath
+from harvest.classification.topics import load_topics
 from harvest.errors import CardError, HarvestError
 from harvest.progress import Progress, summary_table
 from harvest.records import drift
@@ -57,6 +58,21 @@ def setup_logging(interactive: bool) -> logging.Handler:
     logger.propagate = False
     install_redaction(handler)
     return handler
+
+
+def start_offline(folder: str) -> list | None:
+    """The start of an offline command (replay, seed): logging, its input folder checked, the topics
+    loaded; None, logged, when it cannot start."""
+    setup_logging(False)
+    folder = Path(folder)
+    if not folder.is_dir():
+        LOG.error("%s: not a directory", folder)
+        return None
+    try:
+        return load_topics()
+    except HarvestError as exc:
+        LOG.error("%s", exc)
+        return None
 
 
 def parse_response(source: str, body: bytes, name: str):
@@ -171,11 +187,6 @@ class CardWriter:
             changes["status_changes"].append({"id": rid, "from": old.get("status"), "to": record.get("status")})
 
 
-def load_config(content_dir: Path):
-    from harvest.classification.topics import load_topics
-
-    topics = load_topics()
-    return topics
 
 
 # --- run ---------------------------------------------------------------------------------------------
@@ -344,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         settings = Settings.from_env()
-        topics = load_config(Path(args.content))
+        topics = load_topics()
     except HarvestError as exc:
         LOG.error("%s", redact(str(exc)))
         return 2

@@ -23,8 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-from harvest.errors import HarvestError, ParseError
-from harvest.pipeline import CardWriter, load_config, parse_response, setup_logging
+from harvest.errors import ParseError
+from harvest.pipeline import CardWriter, parse_response, start_offline
 from harvest.progress import summary_table
 from harvest.records import drift
 from harvest.report import RunReport, new_run_id, source_entry, utc_now
@@ -67,16 +67,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="data directory for meta-analyses and --report (default data)")
     parser.add_argument("--report", action="store_true", help="also write the run report")
     args = parser.parse_args(argv)
-    setup_logging(False)
+    topics = start_offline(args.dir)
+    if topics is None:
+        return 2
     raw_dir = Path(args.dir)
-    if not raw_dir.is_dir():
-        LOG.error("%s: not a directory", raw_dir)
-        return 2
-    try:
-        topics = load_config(Path(args.content))
-    except HarvestError as exc:
-        LOG.error("%s", exc)
-        return 2
     clock = time.monotonic()
     started = utc_now()
     run_id, started = new_run_id(started, Path(args.data) / "runs")

@@ -20,11 +20,10 @@ import sys
 from pathlib import Path
 
 from harvest.classification.classify import classify
-from harvest.classification.topics import load_topics
-from harvest.errors import HarvestError, ParseError
+from harvest.errors import ParseError
 from harvest.fileio import atomic_write
 from harvest.normalize import decompress
-from harvest.pipeline import parse_response, setup_logging
+from harvest.pipeline import parse_response, start_offline
 from harvest.sources.metapsy.pool import cache_dir_name
 from harvest.sources.rawcache import gzip_bytes
 from harvest.sources.sniff import sniff
@@ -60,16 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metapsy", metavar="DIR",
                         help="folder of Metapsy database copies (default: the metapsy folder beside SRC)")
     args = parser.parse_args(argv)
-    setup_logging(False)
+    topics = start_offline(args.src)
+    if topics is None:
+        return 2
     src = Path(args.src)
-    if not src.is_dir():
-        LOG.error("%s: not a directory", src)
-        return 2
-    try:
-        topics = load_topics()
-    except HarvestError as exc:
-        LOG.error("%s", exc)
-        return 2
     chosen = on_topic_recordings(src, topics)
     dest = Path(args.raw) / "recorded"
     for rel, raw in chosen:

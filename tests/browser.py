@@ -14,6 +14,7 @@ browser suite would hide every search, accessibility and layout regression.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -21,6 +22,7 @@ import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -124,6 +126,21 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@contextlib.contextmanager
+def served(out: Path) -> Iterator[str]:
+    """A built site served on a free local port while the block runs: its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
 def require_chromium() -> None:
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         pytest.fail(
@@ -154,16 +171,8 @@ def site(tmp_path_factory) -> Site:
                      settings={"EVIDENCE_PAGE_SIZE": 5})  # small pages, so pagination shows up
     assert (out / "pagefind" / "pagefind-ui.js").is_file(), "Pagefind did not write its UI bundle"
 
-    handler = functools.partial(_QuietHandler, directory=str(out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
-    thread.start()
-    try:
-        yield Site(f"http://127.0.0.1:{server.server_address[1]}", out, {t.slug: t for t in topics}, records)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with served(out) as url:
+        yield Site(url, out, {t.slug: t for t in topics}, records)
 
 
 @pytest.fixture(scope="session")

@@ -47,3 +47,14 @@ def real():
         data = staticmethod(real_data)
 
     return Real
+
+
+def config_error(load, path) -> str:
+    """The message of the ConfigError `load(path)` raises, which must be one line."""
+    from harvest.errors import ConfigError
+
+    with pytest.raises(ConfigError) as exc:
+        load(path)
+    text = str(exc.value)
+    assert "\n" not in text, text
+    return text

@@ -9,12 +9,8 @@ import subprocess
 import sys
 import tomllib
 
-from conftest import ROOT, real_data
-
-from harvest.cards.card import render_card
-from harvest.sources.pubmed.parse import parse_pubmed
-
-KETAMINE = "metapub/tests/fixtures/pmid_xml/38011560.xml"
+from conftest import ROOT
+from test_overrides import with_override_problems
 
 
 def runtime_lacks():
@@ -58,35 +54,7 @@ def test_check_lists_every_override_problem(tmp_path):
     content = tmp_path / "content"
     for sub in ("pages", "topics"):
         shutil.copytree(ROOT / "content" / sub, content / sub)
-    (content / "evidence" / "pubmed").mkdir(parents=True)
-    record = parse_pubmed(real_data(KETAMINE), KETAMINE).records[0]
-    (content / "evidence" / "pubmed" / "38011560.md").write_text(render_card(record), encoding="utf-8")
-    overrides = content / "overrides.toml"
-    overrides.write_text('''[["pubmed:38011560"]]
-action = "pin"
-reason = "Landmark review"
-date = 2026-11-22
-
-[["pubmed:99999999"]]
-action = "hide"
-reason = "Duplicate"
-date = 2026-11-22
-
-[["pubmed:38011560"]]
-action = "replace"
-field = "colour"
-value = "red"
-reason = "x"
-date = 2026-11-22
-
-[["pubmed:38011560"]]
-action = "hide"
-''', encoding="utf-8")
+    _path, problems = with_override_problems(content)
     proc = run_check(content)
     assert proc.returncode == 1
-    assert proc.stdout.splitlines() == [
-        f"{overrides}:11: pubmed:38011560 entry 2: cannot replace unknown field 'colour'",
-        f"{overrides}:18: pubmed:38011560 entry 3: reason is required; date is required (YYYY-MM-DD)",
-        f"{overrides}:6: pubmed:99999999: no card with this id "
-        f"({content}/evidence/pubmed/99999999.md does not exist)",
-    ]
+    assert proc.stdout.splitlines() == problems

@@ -6,7 +6,7 @@ import copy
 import re
 
 import pytest
-from conftest import ROOT, real_data
+from conftest import ROOT, config_error, real_data
 
 from harvest.cards.card import parse_card, render_card
 from harvest.cards.overrides import OVERRIDES_PATH, apply_overrides, check_overrides, load_overrides
@@ -144,10 +144,8 @@ date = 2026-11-22
 )
 def test_invalid_entries_name_the_file_and_entry(tmp_path, entry, message):
     path = write(tmp_path, f'[["pubmed:38011560"]]\n{entry}\n')
-    with pytest.raises(ConfigError) as exc:
-        load_overrides(path)
-    text = str(exc.value)
-    assert text.startswith(f"{path}:1: pubmed:38011560 entry 1: ") and message in text and "\n" not in text
+    text = config_error(load_overrides, path)
+    assert text.startswith(f"{path}:1: pubmed:38011560 entry 1: ") and message in text
 
 
 def test_invalid_record_id_and_toml(tmp_path):
@@ -174,17 +172,15 @@ date = 2026-11-22
 action = "hide"
 date = 2026-11-22
 """)
-    with pytest.raises(ConfigError) as exc:
-        load_overrides(path)
-    assert str(exc.value) == f"{path}:7: pubmed:38011560 entry 2: reason is required"
+    assert config_error(load_overrides, path) == f"{path}:7: pubmed:38011560 entry 2: reason is required"
     # invalid TOML: tomllib's own line
-    with pytest.raises(ConfigError) as exc:
-        load_overrides(write(tmp_path, '# x\n\n[["pubmed:1"]\n'))
-    assert str(exc.value).startswith(f"{path}:3: invalid TOML: ")
+    bad_toml = write(tmp_path, '# x\n\n[["pubmed:1"]\n')
+    assert config_error(load_overrides, bad_toml).startswith(f"{path}:3: invalid TOML: ")
 
 
-def test_check_lists_every_problem_one_line_each(tmp_path):
-    content = tmp_path / "content"
+def with_override_problems(content) -> tuple:
+    """`content` given the real ketamine card and an overrides.toml with one problem of each kind:
+    (the file, the lines `check` reports for it, in order)."""
     (content / "evidence" / "pubmed").mkdir(parents=True)
     # a card of the real ketamine record, as the harvester writes it
     (content / "evidence" / "pubmed" / "38011560.md").write_text(render_card(ketamine()), encoding="utf-8")
@@ -214,13 +210,18 @@ field = "title"
 value = "A title"
 date = 2026-11-22
 """)
-    problems = check_overrides(path, content)
-    assert problems == [
+    return path, [
         f"{path}:6: pubmed:38011560 entry 2: cannot replace unknown field 'colour'",
         f"{path}:21: pubmed:38011560 entry 3: reason is required",
         f"{path}:18: ctgov:NCT00973089 entry 1: reason is required; date is required (YYYY-MM-DD)",
         f"{path}:13: pubmed:1234: no card with this id ({content}/evidence/pubmed/1234.md does not exist)",
     ]
+
+
+def test_check_lists_every_problem_one_line_each(tmp_path):
+    content = tmp_path / "content"
+    path, problems = with_override_problems(content)
+    assert check_overrides(path, content) == problems
     # a clean file has no problem; a missing file is no override at all
     assert check_overrides(write(content, '[["pubmed:38011560"]]\naction = "pin"\nreason = "x"\ndate = 2026-11-22\n'),
                            content) == []

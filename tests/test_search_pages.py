@@ -7,18 +7,15 @@ Run: .venv/bin/python -m pytest tests/test_search_pages.py -q
 
 from __future__ import annotations
 
-import functools
 import gzip
-import http.server
 import json
 import re
-import threading
 
 import pytest
 from bs4 import BeautifulSoup
 
 pytest.register_assert_rewrite("browser")
-from browser import DESKTOP, MOBILE, _QuietHandler, classified_record  # noqa: E402
+from browser import DESKTOP, MOBILE, classified_record, served  # noqa: E402
 from sitebuild import PM, REFERENCE_DATE, ROOT, build_site, derive, real_records  # noqa: E402
 
 pytest_plugins = ["browser"]
@@ -60,16 +57,8 @@ def competing_cards() -> list[dict]:
 def reading_site(tmp_path_factory):
     out = build_site(tmp_path_factory.mktemp("search-pages"), competing_cards(),
                      reference_date=REFERENCE_DATE, pagefind=True)
-    handler = functools.partial(_QuietHandler, directory=str(out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield out, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with served(out) as url:
+        yield out, url
 
 
 def fragments(out) -> list[dict]:
@@ -198,16 +187,8 @@ def parted_site(tmp_path_factory):
     out = build_site(tmp_path_factory.mktemp("search-parts"), cards, reference_date=REFERENCE_DATE,
                      pagefind=True, settings={"SEARCH_INDEX": {"enabled": True, "part_size": 2}})
     assert (out / "pagefind-1").is_dir() and (out / "pagefind-2").is_dir()
-    handler = functools.partial(_QuietHandler, directory=str(out))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield out, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with served(out) as url:
+        yield out, url
 
 
 def search_watching(open_page, base: str, query: str):

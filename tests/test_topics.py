@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import config_error
 
 from harvest.classification.topics import TOPICS_PATH, Topic, load_topics
 from harvest.errors import ConfigError
@@ -79,10 +80,8 @@ def shipped() -> str:
 )
 def test_bad_config_is_a_config_error_naming_the_file(tmp_path, change, message):
     path = write(tmp_path, change(shipped()))
-    with pytest.raises(ConfigError) as exc:
-        load_topics(path)
-    text = str(exc.value)
-    assert text.startswith(f"{path}: ") and message in text and "\n" not in text
+    text = config_error(load_topics, path)
+    assert text.startswith(f"{path}: ") and message in text
 
 
 def test_missing_file(tmp_path):

@@ -6,75 +6,17 @@ lines, stored in card metadata and loaded by the Pelican plugin without a shared
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
-# Every key a record carries, in the order cards and JSON lines write them.
-FIELDS: tuple[str, ...] = (
-    "id",
-    "source",
-    "pmid",
-    "nct_id",
-    "doi",
-    "pmcid",
-    "title",
-    "title_html",
-    "authors",
-    "journal",
-    "volume",
-    "issue",
-    "pages",
-    "year",
-    "date",
-    "design",
-    "publication_types",
-    "mesh",
-    "keywords",
-    "abstract",
-    "conditions",
-    "interventions",
-    "intervention_other_names",
-    "intervention_descriptions",
-    "phases",
-    "status",
-    "why_stopped",
-    "enrollment",
-    "enrollment_type",
-    "has_results",
-    "primary_completion_date",
-    "primary_outcomes",
-    "sponsor",
-    "linked_nct_ids",
-    "linked_pmids",
-    "mentioned_nct_ids",
-    "registry",
-    "retracted",
-    "corrections",
-    "topics",
-    "topic_reasons",
-    "updated",
-)
+# The record is described once, by its JSON Schema (published with the downloads); its properties are
+# every key a record carries, in the order cards and JSON lines write them.
+_PROPERTIES = json.loads(Path(__file__).with_name("record.schema.json").read_text(encoding="utf-8"))["properties"]
+FIELDS: tuple[str, ...] = tuple(_PROPERTIES)
 
 # Fields whose "unknown" value is [] rather than None.
-LIST_FIELDS = frozenset(
-    {
-        "authors",
-        "publication_types",
-        "mesh",
-        "keywords",
-        "abstract",
-        "conditions",
-        "interventions",
-        "intervention_other_names",
-        "intervention_descriptions",
-        "phases",
-        "primary_outcomes",
-        "linked_nct_ids",
-        "linked_pmids",
-        "mentioned_nct_ids",
-        "corrections",
-        "topics",
-    }
-)
+LIST_FIELDS = frozenset(name for name, prop in _PROPERTIES.items() if prop.get("type") == "array")
 
 # Strongest first.  PubMed records take the first design any of their publication types maps to.
 DESIGNS: tuple[str, ...] = (

@@ -190,16 +190,8 @@ def _date_of(el) -> str | None:
     """ISO date of a Year/Month/Day element (DateRevised, ArticleDate, PubDate)."""
     if el is None:
         return None
-    year = month = day = None
-    for child in el:
-        tag = child.tag
-        if tag == "Year":
-            year = child.text
-        elif tag == "Month":
-            month = child.text
-        elif tag == "Day":
-            day = child.text
-    return _iso(year, month, day)
+    parts = {child.tag: child.text for child in el}
+    return _iso(parts.get("Year"), parts.get("Month"), parts.get("Day"))
 
 
 def _pub_date(pub, article_dates) -> tuple[int | None, str | None]:
