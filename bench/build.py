@@ -284,7 +284,9 @@ def bench(n: int, tmp: Path, repeat: int, query: str, search: bool, plain: bool 
     )
     full_cmd = [str(BIN / "pelican"), str(content), "-s", str(full_conf), "--fatal", "errors"]
     # The same site with the search index switched off, to show what Pagefind adds.
-    plain_cmd = full_cmd + ["-e", 'SEARCH_INDEX={"enabled": false}']
+    # Pelican's -e replaces any earlier -e rather than adding to it, so every run passes its
+    # settings in one -e (settings_args below).
+    plain_settings = ['SEARCH_INDEX={"enabled": false}']
 
     # Stock Pelican on the same cards.
     stock_content = tmp / "stock-content"
@@ -318,7 +320,10 @@ def bench(n: int, tmp: Path, repeat: int, query: str, search: bool, plain: bool 
     runs = {"full": [], "plain": [], "stock": [], "hugo": []} if plain else {"full": [], "stock": [], "hugo": []}
     os.sync()
     create_us = create_cost_us(tmp)
-    stock_cached = ["-e", "CACHE_CONTENT=true", "LOAD_CONTENT_CACHE=true"]
+    stock_cached = ["CACHE_CONTENT=true", "LOAD_CONTENT_CACHE=true"]
+
+    def settings_args(cache: Path, *settings: str) -> list[str]:
+        return ["-e", f'CACHE_PATH="{cache}"', *settings]
     for r in range(repeat):
         for name in runs:
             out, cache = tmp / f"out-{name}-{r}", tmp / f"cache-{name}-{r}"
@@ -328,10 +333,12 @@ def bench(n: int, tmp: Path, repeat: int, query: str, search: bool, plain: bool 
             if name == "hugo":
                 runs[name].append(run_hugo(out))
             else:
-                cmd = {"full": full_cmd, "plain": plain_cmd, "stock": stock_cmd}[name]
+                cmd = {"full": full_cmd, "plain": full_cmd, "stock": stock_cmd}[name]
+                extra = plain_settings if name == "plain" else []
                 # Stock's first run fills Pelican's content cache, which its 1 % rebuild then uses.
-                extra = stock_cached if (name == "stock" and r == 0) else []
-                runs[name].append(run(cmd + ["-o", str(out), "-e", f'CACHE_PATH="{cache}"'] + extra, tmp))
+                if name == "stock" and r == 0:
+                    extra = stock_cached
+                runs[name].append(run(cmd + ["-o", str(out)] + settings_args(cache, *extra), tmp))
     med = {name: [statistics.median(x[i] for x in values) for i in range(3)] for name, values in runs.items()}
     res = {"n": n, "repeat": repeat, "create_us": create_us, "load": os.getloadavg()[0]}
     for name in runs:
@@ -373,8 +380,8 @@ def bench(n: int, tmp: Path, repeat: int, query: str, search: bool, plain: bool 
         if name == "hugo":
             res[name]["rebuild"] = run_hugo(out)[0]
         else:
-            cmd = full_cmd if name == "full" else stock_cmd + stock_cached
-            res[name]["rebuild"] = run(cmd + ["-o", str(out), "-e", f'CACHE_PATH="{cache}"'], tmp)[0]
+            cmd, extra = (full_cmd, []) if name == "full" else (stock_cmd, stock_cached)
+            res[name]["rebuild"] = run(cmd + ["-o", str(out)] + settings_args(cache, *extra), tmp)[0]
     after = tree_state(outs["full"])
     res["full"]["rewritten"] = sum(1 for k, v in after.items() if before.get(k, (None, None))[1] != v[1])
     res["full"]["rebuild_files"] = len(after)
@@ -383,7 +390,7 @@ def bench(n: int, tmp: Path, repeat: int, query: str, search: bool, plain: bool 
     res["full"]["differs"] = None
     if fresh:
         again = tmp / "out-full-fresh"
-        run(full_cmd + ["-o", str(again), "-e", f'CACHE_PATH="{tmp / "cache-full-fresh"}"'], tmp)
+        run(full_cmd + ["-o", str(again)] + settings_args(tmp / "cache-full-fresh"), tmp)
         res["full"]["differs"] = compare_trees(outs["full"], again)
     return res
 
