@@ -28,7 +28,7 @@ from pelican import signals
 from . import edition, editorial, filters, model, prefetch
 from .freshness import freshness, load_state
 from .generator import EvidencePagesGenerator
-from .reader import EvidenceReader, card_entry, content_relpath
+from .reader import EvidenceReader, card_entry, content_relpath, lazy_content
 
 logger = logging.getLogger(__name__)
 
@@ -216,6 +216,7 @@ def get_generators(pelican):
 def register():
     signals.initialized.connect(editorial.load)
     signals.readers_init.connect(add_reader)
+    signals.content_object_init.connect(lazy_content)
     signals.generator_init.connect(add_filters)
     signals.article_generator_init.connect(start_prefetch)
     signals.article_generator_pretaxonomy.connect(stop_prefetch)

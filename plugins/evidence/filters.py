@@ -110,6 +110,14 @@ def once_per_card(context, macro, art) -> Markup:
     return html
 
 
+def forget_once_per_card(cards) -> None:
+    """Drop what once_per_card kept for these cards: once a topic's listings are written, most of
+    its cards appear on no other page, and keeping every card's items to the end of the build
+    would hold a few kilobytes per card.  A card used again is rendered again, to the same HTML."""
+    for art in cards:
+        art.__dict__.pop("_once_per_card", None)
+
+
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December")
 

@@ -22,7 +22,7 @@ from pelican.generators import Generator
 
 from harvest.fileio import atomic_write, holds
 
-from . import charts, edition, glance, model
+from . import charts, edition, filters, glance, model
 from . import meta as metaanalysis
 
 # Listing sort variants: URL segment ('' = default) → (label, key function on card articles).
@@ -219,6 +219,7 @@ class EvidencePagesGenerator(Generator):
         by_path, topic_data = self.by_path, self.topic_data
         for data in topic_data:  # listings first: they need no chart, so the chart worker gets time
             self._write_listings(writer, data)
+            filters.forget_once_per_card(data["cards"])
         self._collect_charts()
         for data in topic_data:
             for chart in data["charts"]:

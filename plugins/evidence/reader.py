@@ -9,9 +9,11 @@ with harvest.cards.card.parse_card and everything else still goes through Pelica
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import logging
 import os
+import sys
 
 from isal import isal_zlib
 from markupsafe import Markup, escape
@@ -33,26 +35,62 @@ logger = logging.getLogger(__name__)
 EMBEDDED_PAGES = {"pages/home.md": "", "pages/methods.md": "methods/", "pages/about.md": "about/"}
 
 
-def safe_html(record: dict, title: str) -> tuple[dict, str]:
-    """Sanitize a card's harvested markup once, at read time: ({"title", "abstract"}, content).
+def safe_html(record: dict, title: str) -> dict:
+    """Sanitize a card's harvested markup once, at read time: {"title", "abstract"}.
 
     The templates show these Markup values as they are (card title on every listing it appears in,
-    abstract sections, bottom line) instead of running nh3 again per use.  `content` is the abstract
-    as HTML with labels as headings (article.content, for feeds and plain themes).
+    abstract sections, bottom line) instead of running nh3 again per use.
     """
     title_html = record.get("title_html")
     shown = {"title": Markup(clean_inline(title_html)) if title_html else escape(title), "abstract": []}
-    parts = []
     for section in record.get("abstract") or []:
-        markup = section.get("html")
-        cleaned = clean_inline(markup or section.get("text"))
-        shown["abstract"].append(Markup(cleaned))
+        shown["abstract"].append(Markup(clean_inline(section.get("html") or section.get("text"))))
+    return shown
+
+
+def card_content(record: dict, shown: dict) -> str:
+    """A card's article.content: the abstract as HTML with labels as headings, for feeds and plain
+    themes.  The site's templates render the card from the record, so this is made only when asked
+    (Pelican's ``_get_content`` hook, set by ``lazy_content``), not kept for every card."""
+    parts = []
+    for section, cleaned in zip(record.get("abstract") or [], shown["abstract"]):
         if section.get("label"):
             parts.append(f"<h3>{html.escape(section['label'])}</h3>")
-        # Plain text (no html) is escaped before it becomes the content; html was cleaned above.
-        body = cleaned if markup else clean_inline(html.escape(section.get("text") or ""))
+        # Plain text (no html) is escaped before it becomes the content; html was cleaned already.
+        body = cleaned if section.get("html") else clean_inline(html.escape(section.get("text") or ""))
         parts.append(f"<p>{body}</p>")
-    return shown, "\n".join(parts)
+    return "\n".join(parts)
+
+
+def lazy_content(content) -> None:
+    """content_object_init: a card's content is made from its record when something reads it."""
+    if getattr(content, "_content", None) == "" and isinstance(getattr(content, "safe_html", None), dict):
+        content._get_content = functools.partial(card_content, content.record, content.safe_html)
+
+
+# Strings up to this long are interned: design, status, topics, MeSH terms, journals, labels and the
+# keys of nested objects repeat across thousands of cards and are then held once.
+_INTERN_MAX = 100
+
+
+def compact(value):
+    """The same JSON value, its short strings interned and equal title/abstract text and html held once.
+
+    Held for every card until the build ends: at tens of thousands of cards the copies were a large
+    share of the build's memory.  Equality, and so every output, is unchanged.
+    """
+    if isinstance(value, str):
+        return sys.intern(value) if len(value) <= _INTERN_MAX else value
+    if isinstance(value, list):
+        return [compact(v) for v in value]
+    if isinstance(value, dict):
+        out = {sys.intern(k) if type(k) is str else k: compact(v) for k, v in value.items()}
+        if "html" in out and out["html"] == out.get("text"):
+            out["html"] = out["text"]  # abstract sections without markup: text and html are equal
+        if "title_html" in out and out["title_html"] == out.get("title"):
+            out["title_html"] = out["title"]
+        return out
+    return value
 
 
 def _date(value: str | None) -> SafeDatetime | None:
@@ -79,6 +117,7 @@ def card_entry(source_path: str, rel: str, siteurl: str, overrides: dict | None 
     # ignored: content/overrides.toml as it is now is the only source of corrections.
     record, _stored, extras = parse_card_all(text, rel)
     record, editor = editorial.apply(record, overrides)
+    record = compact(record)
     head = text.partition("\n\n")[0]
     meta = {}
     for line in head.split("\n"):
@@ -91,7 +130,9 @@ def card_entry(source_path: str, rel: str, siteurl: str, overrides: dict | None 
     # system entries a build creates.
     url = f"evidence/{source}/{key}.html"
     title = meta.get("title") or record["title"] or record["id"]
-    shown, content = safe_html(record, title)
+    if title == record["title"]:
+        title = record["title"]
+    shown = safe_html(record, title)
     metadata = {
         "title": title,
         "slug": meta.get("slug") or f"{source}-{key}",
@@ -122,7 +163,7 @@ def card_entry(source_path: str, rel: str, siteurl: str, overrides: dict | None 
         metadata["template"] = "out_of_scope"
     else:
         metadata["citations"] = citations(record, f"{siteurl.rstrip('/')}/{url}")
-    return content, metadata
+    return "", metadata  # content: made when asked (lazy_content)
 
 
 def citations(record: dict, url: str) -> dict:
@@ -163,6 +204,8 @@ class EvidenceReader(MarkdownReader):
             ok, value = entry
             if not ok:
                 raise value  # the child's error, handled exactly as if it had happened here
+            # Interned again here: strings that came through the pipe are new copies.
+            value[1]["record"] = compact(value[1]["record"])
             return value
         except (CardError, ValueError) as exc:
             # One clear line naming the file; --fatal errors turns it into a failed build.

@@ -28,6 +28,7 @@ Setting (optional)::
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import multiprocessing
@@ -79,12 +80,14 @@ def sentences(html: str) -> str:
 
 
 def _write(site: str, rel: str, html: str) -> bytes:
+    """Write one search document; returns its SHA-256, which is all the part's key needs of it (the
+    documents themselves are not kept: at tens of thousands of cards they would fill the child's memory)."""
     path = os.path.join(site, rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     data = html.encode("utf-8")
     with open(path, "wb") as fh:
         fh.write(data)
-    return data
+    return hashlib.sha256(data).digest()
 
 
 def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str, conn) -> None:

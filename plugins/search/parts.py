@@ -45,9 +45,10 @@ def bundle_paths(parts: int) -> list[str]:
 
 
 def digest(docs: dict[str, bytes], salt: str) -> str:
+    """The part's key: ``docs`` maps each document's path to the SHA-256 of its bytes."""
     h = hashlib.sha256(salt.encode("utf-8"))
     for rel in sorted(docs):
-        h.update(rel.encode("utf-8") + b"\0" + hashlib.sha256(docs[rel]).digest())
+        h.update(rel.encode("utf-8") + b"\0" + docs[rel])
     return h.hexdigest()
 
 
