@@ -159,13 +159,20 @@ def synthetic_record(i: int, rng: random.Random) -> dict:
     return rec
 
 
-def write_cards(content: Path, n: int) -> list[dict]:
+def write_cards(content: Path, n: int):
+    """Write N synthetic cards, yielding each record as it is written.  A generator: at 50,000
+    cards the records would take the benchmark itself hundreds of MB to hold, and only the few
+    that the 1 % rebuild revises (``changed_cards``) are needed later."""
     rng = random.Random(n)
-    records = []
     for i in range(1, n + 1):
-        records.append(synthetic_record(i, rng))
-        write_card(content, records[-1])
-    return records
+        record = synthetic_record(i, rng)
+        write_card(content, record)
+        yield record
+
+
+def changed_cards(n: int) -> range:
+    """Which cards (0-based, in writing order) the 1 % rebuild revises: every 100th."""
+    return range(0, n, 100)
 
 
 def revise(rec: dict) -> dict:
@@ -267,8 +274,21 @@ def compare_trees(a: Path, b: Path) -> list[str]:
 def bench(n: int, tmp: Path, repeat: int, query: str, search: bool, plain: bool = True, fresh: bool = True) -> dict:
     """Benchmark N cards in `tmp`, which the caller removes once every size has run."""
     cards = tmp / "cards"
-    records = write_cards(cards, n)
     names = {t.slug: t.name for t in load_topics()}
+    # Hugo + Pagefind on the same records (bench/hugo_site.py), Pagefind over the card pages only.
+    # Each record is written as a card and as a Hugo page in one pass; only those the 1 % rebuild
+    # revises are kept.
+    hugo_src = tmp / "hugo"
+    changed = changed_cards(n)
+    kept: dict[int, dict] = {}
+
+    def each_record():
+        for i, record in enumerate(write_cards(cards, n)):
+            if i in changed:
+                kept[i] = record
+            yield record
+
+    hugo_site.write_site(hugo_src, each_record(), names)
 
     # Full site: the repository's editor pages plus the synthetic cards.
     content = tmp / "content"
@@ -295,10 +315,6 @@ def bench(n: int, tmp: Path, repeat: int, query: str, search: bool, plain: bool 
     stock_conf = tmp / "stock.conf.py"
     stock_conf.write_text(STOCK_CONF)
     stock_cmd = [str(BIN / "pelican"), str(stock_content), "-s", str(stock_conf)]
-
-    # Hugo + Pagefind on the same records (bench/hugo_site.py), Pagefind over the card pages only.
-    hugo_src = tmp / "hugo"
-    hugo_site.write_site(hugo_src, records, names)
 
     def hugo_cmds(out: Path) -> list[list[str]]:
         return [[HUGO, "--source", str(hugo_src), "--destination", str(out), "--quiet"],
@@ -368,11 +384,10 @@ def bench(n: int, tmp: Path, repeat: int, query: str, search: bool, plain: bool 
 
     # 1 % of the cards change (every 100th), as a nightly harvest revises them; each system then
     # builds again into its first run's output with its first run's cache.
-    changed = list(range(0, n, 100))
     for i in changed:
-        records[i] = revise(records[i])
-        write_card(cards, records[i])
-        hugo_site.write_card(hugo_src, records[i], names)
+        record = revise(kept[i])
+        write_card(cards, record)
+        hugo_site.write_card(hugo_src, record, names)
     before = tree_state(outs["full"])
     for name in ("full", "hugo", "stock"):
         out, cache = outs[name], tmp / f"cache-{name}-0"

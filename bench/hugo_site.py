@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import json
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 from harvest.records.record import DESIGN_LABELS
@@ -162,7 +163,7 @@ def card_file(rec: dict, topic_names: dict[str, str]) -> tuple[str, str]:
     return f"evidence/{source}/{ident}.md", text
 
 
-def write_site(dest: Path, records: list[dict], topic_names: dict[str, str]) -> None:
+def write_site(dest: Path, records: Iterable[dict], topic_names: dict[str, str]) -> None:
     layouts = dest / "layouts"
     for rel, text in (("_default/baseof.html", BASEOF), ("_default/single.html", SINGLE),
                       ("_default/list.html", LIST), ("_default/terms.html", TERMS), ("index.html", HOME)):
