@@ -132,7 +132,7 @@ class IfChangedWriter(writers.Writer):
         if override_output:
             self._overridden_files.add(path)
         self._written_files.add(path)
-        local = manifest.restricted(context)
+        local = dict(context)  # nothing is rendered: the card collections may stay
         local["localsiteurl"] = local.get("localsiteurl")
         if relative_urls:
             local["SITEURL"] = local["localsiteurl"] = context["localsiteurl"] = \

@@ -12,9 +12,9 @@ from:
   edition, ...) except the collections that hold the cards themselves (``CARD_COLLECTIONS``);
 - the page: its output name, whether its URLs are relative, its template, and the values the
   generator passed for it (the card, the cards of a listing page, the facet, ...).  A card is
-  hashed by what it was read into (its metadata: record, overrides, sanitized HTML, history,
-  citations; its content) and what the evidence plugin derived for it (``article.ev``); a card it
-  links to by that card's metadata.
+  hashed by what it was read from (the bytes of its file and the editors' overrides of it: the
+  reader's metadata is made of nothing else) and what the evidence plugin derived for it
+  (``article.ev``); a card it links to by what that card was read from.
 
 ``<CACHE_PATH>/pages-manifest.json`` keeps, for the last build into this output folder, each page's
 key and the size and mtime its file had after that build.  A page whose key and file are the same
@@ -100,9 +100,31 @@ def _is_content(obj) -> bool:
     return hasattr(obj, "metadata") and hasattr(obj, "_content")
 
 
+# A card's metadata is what plugins/evidence/reader.py makes of its file and the editors' overrides
+# (``editor``, hashed as it is): these values are stood for by the file's bytes, which hash far faster
+# than the values serialize.
+FROM_CARD_FILE = frozenset({"record", "safe_html", "citations", "history", "scope"})
+
+
+def _read_as(obj) -> dict:
+    """What a content object was read into."""
+    cached = obj.__dict__.get("_manifest_read")
+    if cached is None:
+        meta = obj.metadata
+        path = getattr(obj, "source_path", None)
+        if "record" in meta and path:
+            with open(path, "rb") as fh:
+                source = hashlib.blake2b(fh.read(), digest_size=16).hexdigest()
+            cached = {"file": source, **{k: v for k, v in meta.items() if k not in FROM_CARD_FILE}}
+        else:
+            cached = {"metadata": meta, "content": obj._content}
+        obj.__dict__["_manifest_read"] = cached
+    return cached
+
+
 def _shallow(obj) -> dict:
     """A content object inside another one's derived values (a linked card): what it was read into."""
-    return {"metadata": obj.metadata, "content": obj._content, "url": getattr(obj, "url", None)}
+    return {"read": _read_as(obj), "url": getattr(obj, "url", None)}
 
 
 def _plain(obj, nested: bool = False):
@@ -134,9 +156,11 @@ def _nested(obj):
     return _plain(obj, nested=True)
 
 
-def _dumps(value, default=_plain) -> bytes:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      default=default).encode("utf-8")
+def _dumps(value, default=_plain, sort: bool = False) -> bytes:
+    """A page's and a card's values keep their keys in insertion order (the code that builds them is
+    in the salt, and sorting costs); the site-wide context, made once, is sorted (a dict filled from
+    a set would otherwise change order from one run to the next)."""
+    return json.dumps(value, separators=(",", ":"), default=default, sort_keys=sort).encode("utf-8")
 
 
 def content_digest(obj) -> str:
@@ -144,7 +168,7 @@ def content_digest(obj) -> str:
     object for the build (the evidence plugin finishes ``ev`` before anything is written)."""
     cached = obj.__dict__.get("_manifest_digest")
     if cached is None:
-        data = {"metadata": obj.metadata, "content": obj._content, "ev": getattr(obj, "ev", None),
+        data = {"read": _read_as(obj), "ev": getattr(obj, "ev", None),
                 "status": getattr(obj, "status", None), "url": getattr(obj, "url", None),
                 "save_as": getattr(obj, "save_as", None), "template": getattr(obj, "template", None)}
         cached = hashlib.blake2b(_dumps(data, _nested), digest_size=16).hexdigest()
@@ -219,12 +243,12 @@ class Manifest:
         """Digest of the site-wide context (None: something in it has no stable form, so no page is
         skipped this build).  Made once per context and set of keys: the context is complete when
         writing starts."""
-        marker = (id(context), frozenset(context))
+        marker = (id(context), len(context))  # values are only added to a context
         if self._chrome and self._chrome[0] == marker:
             return self._chrome[1]
         values = {k: v for k, v in context.items() if k not in CARD_COLLECTIONS and k not in PER_PAGE}
         try:
-            digest = hashlib.blake2b(_dumps(values), digest_size=16).hexdigest()
+            digest = hashlib.blake2b(_dumps(values, sort=True), digest_size=16).hexdigest()
         except (TypeError, ValueError) as exc:
             logger.warning("build manifest: every page is rendered (site context: %s)", exc)
             digest = None
