@@ -148,3 +148,57 @@ def test_a_changed_template_renders_every_card_page_again(tmp_path):
     pelican_build(tmp_path, output=out, reference_date=REFERENCE_DATE, settings=settings)
     pages = {p.relative_to(out).as_posix() for p in (out / "evidence").rglob("*.html")}
     assert pages and pages <= rendered(tmp_path)
+
+
+def test_downloads_make_again_only_the_gzip_members_of_changed_records(tmp_path, monkeypatch):
+    import hashlib as _h
+    import sys
+
+    from harvest.cards.card import read_card_all
+    from sitebuild import ROOT
+
+    sys.path.insert(0, str(ROOT / "plugins"))
+    import exports
+    from exports import chunks
+
+    entries = []
+    for path in sorted((ROOT / "content" / "evidence").glob("*/*.md")):
+        record = read_card_all(path)[0]  # real records, from the recordings
+        entries.append((record, f"/evidence/{path.parent.name}/{path.stem}.html", None,
+                        _h.sha256(json.dumps(record).encode()).hexdigest()))
+    entries = exports.export_order(entries)
+    sets = [("all", "All", list(range(len(entries))))]
+    for t in sorted({t for e in entries for t in e[0]["topics"]}):
+        sets.append((t, t, [i for i, e in enumerate(entries) if t in e[0]["topics"]]))
+    settings = {"CACHE_PATH": str(tmp_path / "cache"), "SITEURL": ""}
+    options = exports.settings_of({})
+    out, downloads = tmp_path / "out", tmp_path / "out" / "downloads"
+
+    def build():
+        return exports.write_members(settings, str(out), str(downloads), sets, entries, options)
+
+    build()
+    members = sum(len(f["members"]) for f in json.loads((tmp_path / "cache" / chunks.FILE).read_text())["files"].values())
+    assert members > 2 * len(sets) * len(options["formats"])  # files really are split
+    single = tmp_path / "single"
+    exports_sets = [(name, idx) for name, _l, idx in sets]
+    plain = [(r, u, c) for r, u, c, _d in entries]
+    for fmt in options["formats"]:  # the same text as one gzip stream of the file holds
+        exports.write_sets(str(single), exports_sets, plain, fmt, options["compresslevel"])
+    for path in downloads.iterdir():
+        assert gzip.decompress(path.read_bytes()) == gzip.decompress((single / path.name).read_bytes()), path.name
+    before = {p.name: p.read_bytes() for p in downloads.iterdir()}
+
+    made = []
+    real = chunks.igzip.compress
+    monkeypatch.setattr(chunks.igzip, "compress", lambda data, *a, **k: made.append(data) or real(data, *a, **k))
+    build()
+    assert made == [] and {p.name: p.read_bytes() for p in downloads.iterdir()} == before
+    # Test alteration of a real record: a revised title, as a later harvest brings it.
+    record, url, card, _d = entries[3]
+    changed = dict(record, title=record["title"] + " (revised)")
+    entries[3] = (changed, url, card, "revised")
+    build()
+    files = 1 + len([t for t in changed["topics"]])
+    assert 0 < len(made) <= files * len(options["formats"])  # one member per file holding it
+    assert all(b"(revised)" in m for m in made)

@@ -52,6 +52,9 @@ from harvest.cards.citations import RIS_EOL, abstract_text, bibtex_key, to_bibte
 from harvest.records.record import ordered, valid_nct, valid_pmid
 from harvest.records.sanitize import one_line
 from evidence import model  # a sibling plugin: PLUGIN_PATHS puts plugins/ on sys.path
+from speedups.manifest import build_salt, content_digest  # cards' keys, as the build manifest makes them
+
+from . import chunks
 
 logger = logging.getLogger(__name__)
 
@@ -338,6 +341,52 @@ def has_valid_id(record: dict) -> bool:
     return record.get("source") == "ctgov" and valid_nct(record.get("nct_id"))
 
 
+def write_members(settings: dict, output_path: str, downloads: str, sets: list, entries: list, options: dict) -> dict:
+    """Every set's file of every format as gzip members (plugins/exports/chunks.py): a member whose
+    records did not change is copied from the last build's file.  Returns {format: {set: size}}.
+    ``entries``: (record, url, card values, the card's key) in export order."""
+    level = options["compresslevel"]
+    salt = f"{build_salt(settings)}|{settings.get('SITEURL')}|{level}"
+    index = chunks.Index(settings.get("CACHE_PATH"), output_path, salt)
+    ids = [record["id"] for record, _u, _c, _d in entries]
+    indexes = [members for _name, _label, members in sets]
+    sizes = {}
+    for fmt in options["formats"]:
+        paths = [os.path.join(downloads, f"{name}{SUFFIX[fmt]}") for name, _label, _m in sets]
+        keys = [[entries[i][3] for i in members] for members in indexes]
+        if fmt == "csv":
+            def text_of(i, _k, _n):
+                record, url, card, _d = entries[i]
+                return csv_line(record, url, card or {})
+        elif fmt == "jsonl":
+            def text_of(i, _k, _n):
+                return json_line(ordered(entries[i][0])) + "\n"
+        elif fmt == "ris":
+            def text_of(i, _k, _n):
+                record, url, card, _d = entries[i]
+                card = card or {}
+                return (card["ris"] if card.get("ris") is not None else to_ris(record, url)) + RIS_EOL
+        elif fmt == "bib":
+            base = [bibtex_key(record) for record, _u, _c, _d in entries]
+            unique = [unique_keys([entries[i][0] for i in members], [base[i] for i in members]) for members in indexes]
+            keys = [[f"{entries[i][3]}:{key}" for i, key in zip(members, made)] for members, made in zip(indexes, unique)]
+
+            def text_of(i, k, n):
+                record, url, card, _d = entries[i]
+                card, key = card or {}, unique[k][n]
+                reuse = card.get("bib") is not None and card.get("bib_key") == key
+                # Entries are separated by one blank line: "\n".join of entries that end in "\n".
+                return ("\n" if n else "") + (card["bib"] if reuse else to_bibtex(record, key, url))
+        else:
+            raise ValueError(f"unknown export format {fmt!r}")
+        made = chunks.write_files(paths, level, index, fmt, indexes, ids, keys, text_of,
+                                  header=_csv_header() if fmt == "csv" else "", text_varies=fmt == "bib")
+        sizes[fmt] = {name: size for (name, _label, _m), size in zip(sets, made)}
+    index.save()
+    logger.info("exports: %d gzip member(s) made, %d copied from the last build", index.made, index.reused)
+    return sizes
+
+
 class ExportsGenerator(Generator):
     def generate_output(self, writer):
         options = settings_of(self.settings)
@@ -348,17 +397,16 @@ class ExportsGenerator(Generator):
             if not has_valid_id(record):
                 logger.warning("exports: skipping %r, invalid id", record.get("id"))
                 continue
-            entries.append((record, f"{siteurl}/{article.url.lstrip('/')}", getattr(article, "ev", None)))
+            entries.append((record, f"{siteurl}/{article.url.lstrip('/')}", getattr(article, "ev", None),
+                            content_digest(article)))
         entries = export_order(entries)
 
         downloads = os.path.join(self.output_path, "downloads")
         sets = [("all", "All topics", list(range(len(entries))))]
         for topic in self.context.get("topics") or []:
             sets.append((topic.slug, topic.name,
-                         [i for i, (record, _u, _c) in enumerate(entries) if topic.slug in (record.get("topics") or [])]))
-        sizes = {fmt: write_sets(downloads, [(name, indexes) for name, _label, indexes in sets], entries, fmt,
-                                 options["compresslevel"])
-                 for fmt in options["formats"]}
+                         [i for i, (record, *_rest) in enumerate(entries) if topic.slug in (record.get("topics") or [])]))
+        sizes = write_members(self.settings, self.output_path, downloads, sets, entries, options)
         listed = []
         for name, label, indexes in sets:
             files = [{"format": FORMATS[fmt][0], "file": f"{name}{SUFFIX[fmt]}", "size": human_size(sizes[fmt][name])}
