@@ -115,6 +115,21 @@ def test_strongest_first_order(site):
     assert page.select_one('.sort a:not([aria-current])')["href"].endswith("topics/tms/all/")
 
 
+def test_a_design_listing_whose_two_orders_agree_is_written_once(site):
+    """Narrative reviews all have one level (and none is retracted): strongest first would repeat
+    newest first page for page, so it is not written and the page says the orders agree."""
+    out, records = site["out"], site["records"]
+    review = out / "topics/tms/design/review"
+    assert (review / "index.html").exists() and not (review / "level").exists()
+    page = soup(review / "index.html")
+    assert page.select_one("nav.sort") is None
+    assert page.select_one("p.sort").get_text() == "Newest first, which here is also the order by strength of evidence."
+    # randomized trials mix registrations without results (no level) with trials that have them
+    rct = soup(out / "topics/tms/design/rct/level/index.html")
+    assert rct.select_one('.sort a[aria-current="page"]').get_text() == "Strongest evidence first"
+    assert card_ids(rct) != card_ids(soup(out / "topics/tms/design/rct/index.html"))
+
+
 def test_status_listing_has_only_that_status(site):
     out, records = site["out"], site["records"]
     for status in ("completed", "recruiting", "withdrawn"):

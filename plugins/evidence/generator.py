@@ -248,11 +248,16 @@ class EvidencePagesGenerator(Generator):
         topic = {k: data[k] for k in LISTING_TOPIC_KEYS}
         for kind, value, label, base, items in data["specs"]:
             pages = max(1, math.ceil(len(items) / page_size))
-            for sort_seg, (sort_label, key) in SORTS.items():
-                ordered = sorted(items, key=lambda a: (_unpinned(a), key(a)))
+            orders = {seg: sorted(items, key=lambda a, key=key: (_unpinned(a), key(a)))
+                      for seg, (_label, key) in SORTS.items()}
+            # The cards of one design mostly share its level, and then strongest first is newest
+            # first: such a listing is written once, and its sort menu says the orders agree.
+            sorts = [seg for seg in SORTS if not seg or kind != "design" or orders[seg] != orders[""]]
+            for sort_seg in sorts:
+                sort_label, ordered = SORTS[sort_seg][0], orders[sort_seg]
                 first = base + sort_seg
-                sort_links = [{"label": lbl, "url": base + seg, "current": seg == sort_seg}
-                              for seg, (lbl, _k) in SORTS.items()]
+                sort_links = [{"label": SORTS[seg][0], "url": base + seg, "current": seg == sort_seg}
+                              for seg in sorts]
                 for n in range(1, pages + 1):
                     url = first if n == 1 else f"{first}page/{n}/"
                     page_urls = [first if i == 1 else f"{first}page/{i}/" for i in range(1, pages + 1)]
