@@ -215,6 +215,8 @@ def test_a_common_word_searches_the_first_part_until_the_reader_asks_for_all(par
     page = w.page
     assert [u for u in fetched if "/pagefind/" in u] and not [u for u in fetched if re.search(r"/pagefind-\d+/", u)], fetched
     assert not [u for u in fetched if "/filter/" in u], fetched
+    # nor Pagefind's UI bundle or its web worker: the page's own script runs the engine
+    assert not [u for u in fetched if "pagefind-ui" in u or "pagefind-worker" in u], fetched
     assert "searching 1 of the 5 evidence cards" in page.locator(".search-summary").inner_text()
     first = summary_count(page)
     every = page.get_by_role("button", name="Search all 5 evidence cards")
