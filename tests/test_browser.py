@@ -92,6 +92,7 @@ def test_search_from_home_box_runs_the_query(site, open_page):
     w.page.wait_for_url(re.compile(r"/search/\?q=" + UNIQUE_WORD))
     titles = wait_results(w.page, lambda t: len(t) == 2, "showed the two derived cards")
     assert all(UNIQUE_WORD in t.lower() for t in titles), titles
+    assert not w.page.locator(".search-more").is_visible(), "'More results' offered with every result shown"
 
 
 def test_search_filters_narrow_results_by_topic_and_design(site, open_page):
