@@ -18,9 +18,8 @@ from pathlib import Path
 from harvest.classification.classify import classify_with_reasons
 from harvest.classification.topics import load_topics
 from harvest.errors import ConfigError, ParseError
+from harvest.pipeline import parse_response
 from harvest.records.record import ordered
-from harvest.sources.ctgov.parse import parse_ctgov
-from harvest.sources.pubmed.parse import parse_pubmed
 from harvest.sources.sniff import sniff
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -40,12 +39,9 @@ def parse_bytes(data: bytes, name: str):
     """(records without topics, errors, books skipped) for one raw file's bytes."""
     data = decompress(data, name)
     kind = sniff(data)
-    if kind in ("pubmed", "listing"):  # a listing has no records: the parser says so
-        batch = parse_pubmed(data, name)
-        return batch.records, batch.errors, batch.books_skipped
-    if kind == "ctgov":
-        page = parse_ctgov(data, name)
-        return page.records, page.errors, 0
+    if kind in ("pubmed", "listing", "ctgov"):  # a listing has no records: the PubMed parser says so
+        records, books, errors = parse_response("ctgov" if kind == "ctgov" else "pubmed", data, name)
+        return records, errors, books
     if not data.strip():
         raise ParseError(f"{name}: empty file")
     raise ParseError(f"{name}: neither PubMed XML nor ClinicalTrials.gov JSON")

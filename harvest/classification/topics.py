@@ -12,13 +12,12 @@ from pathlib import Path
 
 from harvest.errors import ConfigError
 from harvest.fileio import read_toml
+from harvest.sources.metapsy.pool import METAPSY_RE
 
 TOPICS_PATH = Path(__file__).with_name("topics.toml")
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _TOPIC_KEYS = {"slug", "name", "summary", "pubmed_query", "ctgov", "terms", "mesh", "context", "hints", "metapsy"}
-# A Metapsy database on GitHub: owner/name (harvest/sources/metapsy/fetch.py fetches it).
-METAPSY_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$")
 _SCOPE_KEYS = {"name", "pubmed", "ctgov", "terms", "mesh", "ignore", "context", "hints", "healthy"}
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from harvest.classification.topics import METAPSY_RE
 from harvest.errors import ConfigError
 from harvest.sources.http import Client, RawResponse
-from harvest.sources.metapsy.pool import REF
+from harvest.sources.metapsy.pool import METAPSY_RE, REF
 FILES = (("metapsy-data", "data.csv"), ("metapsy-search", "metadata/last_search.txt"))
 
 

@@ -26,6 +26,7 @@ order), so a run on an unchanged database writes nothing.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from harvest.fileio import atomic_write, holds
@@ -35,6 +36,8 @@ CONTINUOUS = ("msd", "imsd", "change")
 GITHUB = "https://github.com/"
 RAW_BASE = "https://raw.githubusercontent.com/"
 REF = "master"  # the branch the Metapsy project publishes on
+# A Metapsy database's GitHub repository, owner/name: what a topic's `metapsy` key must give.
+METAPSY_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$")
 # What the ODC-By 1.0 licence asks of reusers; the Metapsy databases all carry it.
 LICENCE = {"name": "Open Data Commons Attribution License 1.0",
            "url": "https://opendatacommons.org/licenses/by/1-0/"}
