@@ -17,6 +17,7 @@ rebuild gives the bytes a full build of the same records gives.
 
 from __future__ import annotations
 
+import filecmp
 import hashlib
 import json
 import os
@@ -144,10 +145,9 @@ class MemberFile:
             self.fh.close()
             if self.src:
                 self.src.close()
-            same = False
-            if os.path.isfile(self.path) and os.path.getsize(self.path) == self.offset:
-                with open(self.path, "rb") as a, open(self.tmp, "rb") as b:
-                    same = a.read() == b.read()
+            # Compared block by block: the largest files are tens of MB at tens of thousands of cards.
+            same = os.path.isfile(self.path) and os.path.getsize(self.path) == self.offset \
+                and filecmp.cmp(self.path, self.tmp, shallow=False)
             if same:
                 os.unlink(self.tmp)
             else:
