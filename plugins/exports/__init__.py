@@ -18,7 +18,8 @@ ISA-L version).
 Each file is written member by member (plugins/exports/chunks.py), its text made a few records at
 a time, so a build never holds a whole file, or every record's formatted text, in memory (at tens
 of thousands of cards that was the largest share of the build's peak memory).  A file whose bytes
-did not change keeps its mtime.  ``write_sets`` writes the same text as one gzip stream.
+did not change keeps its mtime, and a rebuild copies the members whose records did not change from
+the last build's file and makes only the others.  ``write_sets`` writes the same text as one gzip stream.
 A card's own RIS and BibTeX are not files: its page carries the same text (made once by
 plugins/evidence/reader.py and reused here) and saves it in the browser (theme/static/js/cite.js).
 
