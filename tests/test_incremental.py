@@ -202,3 +202,28 @@ def test_downloads_make_again_only_the_gzip_members_of_changed_records(tmp_path,
     files = 1 + len([t for t in changed["topics"]])
     assert 0 < len(made) <= files * len(options["formats"])  # one member per file holding it
     assert all(b"(revised)" in m for m in made)
+
+
+def test_search_documents_of_unchanged_cards_are_kept_not_rendered_again(tmp_path):
+    import pickle
+
+    records, editors = sample_records()
+    out = build_site(tmp_path, records, editors=editors, reference_date=REFERENCE_DATE, settings=PARTS)
+    # Mark the kept document of an unrelated card: if the next build rendered it again, the mark
+    # would be gone from the index.
+    marked = 0
+    for path in (tmp_path / "cache").glob("search-docs-*.pickle"):
+        data = pickle.loads(path.read_bytes())
+        doc = data["docs"].get("evidence/pubmed/32525788.html")
+        if doc:
+            data["docs"]["evidence/pubmed/32525788.html"] = (doc[0], doc[1].replace("</h1>", " Zyxkeptdoc</h1>", 1))
+            path.write_bytes(pickle.dumps(data))
+            marked += 1
+    assert marked == 1
+    build_site(tmp_path, revised(records), editors=editors, reference_date=REFERENCE_DATE, settings=PARTS,
+               output=out)
+    texts = {}
+    for folder in out.glob("pagefind*"):
+        texts.update(indexed_urls(out, folder.name))
+    assert "Zyxkeptdoc" in texts["/evidence/pubmed/32525788.html"]
+    assert "Revised title of the linked review" in texts["/evidence/pubmed/28427393.html"]

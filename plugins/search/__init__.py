@@ -45,6 +45,17 @@ from harvest.fileio import mirror_tree
 
 from . import pages, parts
 
+try:  # the build manifest's keys (plugins/speedups/manifest.py), also when speedups is not a plugin
+    from speedups import manifest
+except ImportError:
+    import importlib.util as _util
+
+    _spec = _util.spec_from_file_location(
+        "speedups_manifest", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                          "speedups", "manifest.py"))
+    manifest = _util.module_from_spec(_spec)
+    _spec.loader.exec_module(manifest)
+
 logger = logging.getLogger(__name__)
 
 # part_size: most cards in one Pagefind index (plugins/search/parts.py); Pagefind's memory grows with
@@ -98,10 +109,30 @@ def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str,
         n_parts = parts.count(len(cards), opts["part_size"])
         docs: list[dict[str, bytes]] = [{} for _ in range(n_parts)]
         template = generator.get_template("search_doc")
+        # A card's document is rendered only when its key changed (parts.DocCache); like a page the
+        # build manifest may skip, it is rendered without the context's card collections.
+        try:
+            salt = f"{manifest.build_salt(generator.settings)}|{manifest.chrome_digest(generator.context)}"
+        except (TypeError, ValueError):
+            salt = None
+        kept = parts.DocCache(generator.settings.get("CACHE_PATH") if salt else None, output, salt or "")
+        context = manifest.restricted(generator.context)
+        by_part: list[list] = [[] for _ in range(n_parts)]
         for article in cards:
-            k = parts.part_of(article.record["id"], n_parts)
-            html = sentences(template.render({**generator.context, "article": article}))
-            docs[k][article.save_as] = _write(os.path.join(workdir, f"site-{k}"), article.save_as, html)
+            by_part[parts.part_of(article.record["id"], n_parts)].append(article)
+        for k, members in enumerate(by_part):
+            old, new = kept.load(k), {}
+            for article in members:
+                key = manifest.content_digest(article) if salt else None
+                hit = old.get(article.save_as)
+                if hit and hit[0] == key:
+                    html = hit[1]
+                else:
+                    html = sentences(template.render({**context, "article": article}))
+                new[article.save_as] = (key, html)
+                docs[k][article.save_as] = _write(os.path.join(workdir, f"site-{k}"), article.save_as, html)
+            kept.save(k, new, old)
+            del old, new
         page_template = generator.get_template("search_page_doc")
         for doc in pages.page_docs(generator.context):
             html = sentences(page_template.render({**generator.context, "doc": doc}))

@@ -9,6 +9,11 @@ built by its own Pagefind run, one after another, and the search page merges the
 downloaded once).  Part 0 is ``pagefind/`` and also holds the editor pages (explainers, glossary,
 Methods); part k > 0 is ``pagefind-k/``.
 
+A card's search document is kept from one build to the next (``<CACHE_PATH>/search-docs-<k>.pickle``,
+one file per part) under a key made as the build manifest makes a page's (plugins/speedups/manifest.py:
+the theme and code, the site-wide context, the card's file and derived values), and is rendered
+again only when that key changed.
+
 Each part's documents are hashed; a part whose documents, Pagefind version and part layout are the
 same as in the last build into this output (``<CACHE_PATH>/search-parts.json``) and whose files are
 still there is not rebuilt, so its files keep their bytes and mtimes.
@@ -20,6 +25,7 @@ import hashlib
 import json
 import math
 import os
+import pickle
 
 MANIFEST = "search-parts.json"
 
@@ -77,3 +83,34 @@ def save(cache_path: str | None, output: str, parts: dict[str, str]) -> None:
 def intact(output: str, k: int) -> bool:
     """The part's bundle is still in the output (its entry file names every other file)."""
     return os.path.isfile(os.path.join(output, folder(k), "pagefind-entry.json"))
+
+
+class DocCache:
+    """The last build's card search documents of each part, by page path: (key, HTML)."""
+
+    def __init__(self, cache_path: str | None, output: str, salt: str):
+        self.cache_path, self.output, self.salt = cache_path, os.path.abspath(output), salt
+
+    def _file(self, k: int) -> str:
+        return os.path.join(self.cache_path, f"search-docs-{k}.pickle")
+
+    def load(self, k: int) -> dict[str, tuple[str, str]]:
+        if not self.cache_path:
+            return {}
+        try:
+            with open(self._file(k), "rb") as fh:
+                data = pickle.load(fh)
+        except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+            return {}
+        if not isinstance(data, dict) or data.get("salt") != self.salt or data.get("output") != self.output:
+            return {}
+        return data.get("docs") or {}
+
+    def save(self, k: int, docs: dict[str, tuple[str, str]], old: dict) -> None:
+        if not self.cache_path or docs == old:
+            return
+        os.makedirs(self.cache_path, exist_ok=True)
+        tmp = self._file(k) + ".tmp"
+        with open(tmp, "wb") as fh:
+            pickle.dump({"salt": self.salt, "output": self.output, "docs": docs}, fh, pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, self._file(k))

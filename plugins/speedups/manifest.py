@@ -205,6 +205,12 @@ def build_salt(settings: dict) -> str:
     return h.hexdigest()
 
 
+def chrome_digest(context: dict) -> str:
+    """The site-wide context, card collections aside (TypeError: something in it has no stable form)."""
+    values = {k: v for k, v in context.items() if k not in CARD_COLLECTIONS and k not in PER_PAGE}
+    return hashlib.blake2b(_dumps(values, sort=True), digest_size=16).hexdigest()
+
+
 # -- the manifest -----------------------------------------------------------------------------
 
 class Manifest:
@@ -246,9 +252,8 @@ class Manifest:
         marker = (id(context), len(context))  # values are only added to a context
         if self._chrome and self._chrome[0] == marker:
             return self._chrome[1]
-        values = {k: v for k, v in context.items() if k not in CARD_COLLECTIONS and k not in PER_PAGE}
         try:
-            digest = hashlib.blake2b(_dumps(values, sort=True), digest_size=16).hexdigest()
+            digest = chrome_digest(context)
         except (TypeError, ValueError) as exc:
             logger.warning("build manifest: every page is rendered (site context: %s)", exc)
             digest = None
