@@ -162,8 +162,6 @@ def link_evidence(generator):
             "ris": cite["ris"],
             "bib_key": cite["bib_key"],
             "bib": cite["bib"],
-            "cite_packed": cite["packed"],
-            "cite_ris_bytes": cite["ris_bytes"],
             # The name the card's page saves its citation under (theme/templates/_card_cite.html).
             "cite_name": art.url.removesuffix(".html").strip("/").replace("/", "-"),
             "pinned": editorial.pin_note(art.editor),

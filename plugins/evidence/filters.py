@@ -14,7 +14,7 @@ from harvest.cards.citations import doi_url
 from harvest.records.record import DESIGN_LABELS, DESIGNS, EVIDENCE_LEVELS
 from harvest.records.sanitize import clean_inline, one_line
 
-from . import model
+from . import model, reader
 
 
 def inline_html(markup: str | None) -> Markup:
@@ -154,7 +154,13 @@ def section_links(html: str) -> list[tuple[str, str]]:
     return out
 
 
+def pack_citations(ev: dict) -> dict:
+    """The card page's packed RIS and BibTeX ({"packed", "ris_bytes"}), made as the page is rendered."""
+    return reader.pack_citations(ev["ris"], ev["bib"])
+
+
 FILTERS = {
+    "pack_citations": pack_citations,
     "long_date": long_date,
     "number_word": number_word,
     "inline_html": inline_html,

@@ -167,11 +167,11 @@ def card_entry(source_path: str, rel: str, siteurl: str, overrides: dict | None 
 
 
 def citations(record: dict, url: str) -> dict:
-    """The card's RIS and BibTeX (with their key), shared by its page and the download files, and
-    both packed for the page (pack_citations)."""
+    """The card's RIS and BibTeX (with their key), shared by its page and the download files.  The
+    page's packed form (pack_citations) is made when the page is rendered (filter pack_citations):
+    kept for every card it would add a kilobyte or two to each card's memory for the whole build."""
     key = bibtex_key(record)
-    ris, bib = to_ris(record, url), to_bibtex(record, key, url)
-    return {"ris": ris, "bib_key": key, "bib": bib, **pack_citations(ris, bib)}
+    return {"ris": to_ris(record, url), "bib_key": key, "bib": to_bibtex(record, key, url)}
 
 
 def pack_citations(ris: str, bib: str) -> dict:
