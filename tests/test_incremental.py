@@ -43,10 +43,13 @@ def indexed_urls(out: Path, folder: str) -> dict[str, str]:
 
 
 def revised(records: list[dict]) -> list[dict]:
-    # Test alteration of a real record: PMID 28427393's title, as a later harvest might revise it.
+    # Test alteration of a real record: PMID 28427393's title, as a later harvest might revise it, and
+    # its source's update date, later than any other card's: the edition's newest record changes
+    # (shown on the home page, not on card or listing pages).
     # The trial card NCT05245214 lists this publication, so its page changes too.
     title = "Revised title of the linked review"
-    return [derive(r, title=title, title_html=title) if r["id"] == "pubmed:28427393" else r for r in records]
+    return [derive(r, title=title, title_html=title, updated="2026-06-01") if r["id"] == "pubmed:28427393" else r
+            for r in records]
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ from:
   build has loaded (filters and derived values come from the harvest package too), and the versions
   of Python, Pelican, Jinja and MarkupSafe;
 - the site-wide context: every setting and every context value (editor pages, topics, run reports,
-  edition, ...) except the collections that hold the cards themselves (``CARD_COLLECTIONS``);
+  ...) except the collections that hold the cards themselves (``CARD_COLLECTIONS``), and of the
+  values that count or date the cards (the edition) only the fields these pages show (``VIEWS``);
 - the page: its output name, whether its URLs are relative, its template, and the values the
   generator passed for it (the card, the cards of a listing page, the facet, ...).  A card is
   hashed by what it was read from (the bytes of its file and the editors' overrides of it: the
@@ -62,6 +63,10 @@ CARD_COLLECTIONS = frozenset({
     "draft_translations", "period_archives", "tags", "categories", "authors", "generated_content",
     "static_content", "evidence", "evidence_by_id", "topic_data",
 })
+# Context values that change with the cards (the edition counts them and dates its newest record)
+# but of which the manifest's pages show a few fields only (the footer's edition line: _edition.html
+# edition_short): those pages see, and their keys hold, only these fields.
+VIEWS = {"edition": ("kind", "made", "last_harvest")}
 # Set per page by Pelican's writer (output_file, SITEURL with relative URLs) or left over from the
 # previous page (localsiteurl): the page's own name and relative_urls stand for them in the key.
 PER_PAGE = frozenset({"localsiteurl", "output_file"})
@@ -92,6 +97,28 @@ class Forbidden:
         self._stop()
 
     __iter__ = __len__ = __bool__ = __str__ = __getitem__ = __contains__ = __html__ = __call__ = _stop
+
+
+class View(dict):
+    """The fields of a context value a manifest page may read; reading another stops the build."""
+
+    def __init__(self, key: str, value: dict, fields):
+        super().__init__((f, value.get(f)) for f in fields)
+        self.key = key
+
+    def __missing__(self, name):
+        raise ManifestError(
+            f"a page rendered from one of BUILD_MANIFEST's templates read {self.key}.{name}; its key holds "
+            f"only {sorted(self)} of it (plugins/speedups/manifest.py VIEWS)")
+
+
+def _viewed(context: dict) -> dict:
+    """The context with each VIEWS value cut down to its fields (dicts only; None stays None)."""
+    out = dict(context)
+    for key, fields in VIEWS.items():
+        if isinstance(out.get(key), dict):
+            out[key] = View(key, out[key], fields)
+    return out
 
 
 # -- hashing ----------------------------------------------------------------------------------
@@ -207,7 +234,7 @@ def build_salt(settings: dict) -> str:
 
 def chrome_digest(context: dict) -> str:
     """The site-wide context, card collections aside (TypeError: something in it has no stable form)."""
-    values = {k: v for k, v in context.items() if k not in CARD_COLLECTIONS and k not in PER_PAGE}
+    values = {k: v for k, v in _viewed(context).items() if k not in CARD_COLLECTIONS and k not in PER_PAGE}
     return hashlib.blake2b(_dumps(values, sort=True), digest_size=16).hexdigest()
 
 
@@ -309,8 +336,9 @@ class Manifest:
 
 
 def restricted(context: dict) -> dict:
-    """The context a manifest page is rendered with: card collections replaced by ``Forbidden``."""
-    out = dict(context)
+    """The context a manifest page is rendered with: card collections replaced by ``Forbidden``, the
+    VIEWS values cut down to their fields."""
+    out = _viewed(context)
     for key in CARD_COLLECTIONS.intersection(out):
         out[key] = Forbidden(key)
     return out
