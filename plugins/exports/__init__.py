@@ -19,7 +19,7 @@ Each file is written member by member (plugins/exports/chunks.py), its text made
 a time, so a build never holds a whole file, or every record's formatted text, in memory (at tens
 of thousands of cards that was the largest share of the build's peak memory).  A file whose bytes
 did not change keeps its mtime, and a rebuild copies the members whose records did not change from
-the last build's file and makes only the others.  ``write_sets`` writes the same text as one gzip stream.
+the last build's file and makes only the others.
 A card's own RIS and BibTeX are not files: its page carries the same text (made once by
 plugins/evidence/reader.py and reused here) and saves it in the browser (theme/static/js/cite.js).
 
@@ -35,16 +35,12 @@ Setting (optional)::
 from __future__ import annotations
 
 import csv
-import filecmp
 import io
 import json
 import logging
 import os
-import struct
-import tempfile
 from importlib import resources
 
-from isal import igzip, isal_zlib
 from pelican import signals
 from pelican.generators import Generator
 
@@ -158,128 +154,6 @@ def csv_line(record: dict, url: str, card: dict | None = None) -> str:
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerow(csv_row(record, url, card))
     return out.getvalue()
-
-
-# ISA-L's output depends on how its input is split between calls, so the text is fed to it in pieces
-# of exactly this many bytes, whatever the writes were: equal text, equal bytes.  A file whose text
-# fits in one piece is compressed in one call, as a whole file was before files were streamed.
-CHUNK = 1 << 20
-
-
-class GzipStream:
-    """One bulk file, compressed as its text is written: gzip made with ISA-L, no name, time 0.
-
-    The bytes go to a temp file beside ``path``, which replaces ``path`` on ``close()`` only when
-    they differ from the file there (an unchanged download keeps its bytes and mtime).
-    """
-
-    def __init__(self, path: str, level: int):
-        self.path = path
-        self.level = level
-        folder = os.path.dirname(path)
-        os.makedirs(folder, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-        self.fh = os.fdopen(fd, "wb")
-        self.deflate = None  # a raw deflate stream, from the first whole piece on
-        self.crc = 0
-        self.size = 0
-        self.pending = bytearray()
-
-    def write(self, text: str) -> None:
-        data = text.encode("utf-8")
-        self.crc = isal_zlib.crc32(data, self.crc)
-        self.size += len(data)
-        self.pending += data
-        if len(self.pending) > CHUNK:  # strictly more: a text of exactly one piece stays one call
-            if self.deflate is None:
-                # The header igzip.compress writes: magic, deflate, no flags, mtime 0, XFL 4 at
-                # ISA-L's fastest level, OS unknown.
-                self.fh.write(struct.pack("<BBBBLBB", 0x1F, 0x8B, 8, 0, 0, 4 if self.level == 0 else 0, 255))
-                self.deflate = isal_zlib.compressobj(self.level, isal_zlib.DEFLATED, -15)
-            whole = (len(self.pending) - 1) // CHUNK * CHUNK  # keep at least one byte back
-            with memoryview(self.pending) as view:
-                for at in range(0, whole, CHUNK):
-                    self.fh.write(self.deflate.compress(view[at:at + CHUNK]))
-            del self.pending[:whole]
-
-    def close(self) -> int:
-        """Finish the file; returns its size in bytes."""
-        try:
-            if self.deflate is None:
-                self.fh.write(igzip.compress(bytes(self.pending), self.level, mtime=0))
-            else:
-                self.fh.write(self.deflate.compress(bytes(self.pending)) + self.deflate.flush())
-                self.fh.write(struct.pack("<LL", self.crc, self.size & 0xFFFFFFFF))
-            self.fh.close()
-            size = os.path.getsize(self.tmp)
-            if os.path.isfile(self.path) and filecmp.cmp(self.tmp, self.path, shallow=False):
-                os.unlink(self.tmp)
-            else:
-                os.chmod(self.tmp, 0o644)
-                os.replace(self.tmp, self.path)
-            return size
-        finally:
-            self.abort()
-
-    def abort(self) -> None:
-        """Drop the temp file (a build that failed half-way leaves no stray file in the output)."""
-        if not self.fh.closed:
-            self.fh.close()
-        if os.path.exists(self.tmp):
-            os.unlink(self.tmp)
-
-
-def write_sets(downloads: str, sets: list[tuple[str, list]], entries: list, fmt: str, level: int) -> dict[str, int]:
-    """Write one format's file of every set, streaming; returns {set name: file size}.
-
-    ``entries``: (record, url, card values) in export order; ``sets``: (name, the entries' indexes in
-    that set).  Each record's text is made once and written to every file it is in.
-    """
-    members: list[list[int]] = [[] for _ in entries]  # entry → the sets it is in
-    for k, (_name, indexes) in enumerate(sets):
-        for i in indexes:
-            members[i].append(k)
-    keys: list[dict[int, str]] = [{} for _ in sets]  # BibTeX keys made unique within each set
-    if fmt == "bib":
-        base = [bibtex_key(record) for record, _url, _card in entries]
-        for k, (_name, indexes) in enumerate(sets):
-            unique = unique_keys([entries[i][0] for i in indexes], [base[i] for i in indexes])
-            keys[k] = {i: key for i, key in zip(indexes, unique) if key != base[i]}
-    streams = [GzipStream(os.path.join(downloads, f"{name}{SUFFIX[fmt]}"), level) for name, _ in sets]
-    try:
-        if fmt == "csv":
-            for stream in streams:
-                stream.write(_csv_header())
-        started = [False] * len(sets)
-        for i, (record, url, card) in enumerate(entries):
-            if not members[i]:
-                continue
-            card = card or {}
-            if fmt == "csv":
-                text = csv_line(record, url, card)
-            elif fmt == "jsonl":
-                text = json_line(ordered(record)) + "\n"
-            elif fmt == "ris":
-                text = (card["ris"] if card.get("ris") is not None else to_ris(record, url)) + RIS_EOL
-            elif fmt == "bib":
-                made = {}
-                for k in members[i]:
-                    key = keys[k].get(i) or base[i]
-                    if key not in made:
-                        reuse = card.get("bib") is not None and card.get("bib_key") == key
-                        made[key] = card["bib"] if reuse else to_bibtex(record, key, url)
-                    # Entries are separated by one blank line: "\n".join of entries that end in "\n".
-                    streams[k].write(("\n" if started[k] else "") + made[key])
-                    started[k] = True
-                continue
-            else:
-                raise ValueError(f"unknown export format {fmt!r}")
-            for k in members[i]:
-                streams[k].write(text)
-        return {name: stream.close() for (name, _), stream in zip(sets, streams)}
-    finally:
-        for stream in streams:
-            stream.abort()
 
 
 FORMATS = {
