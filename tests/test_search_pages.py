@@ -126,9 +126,16 @@ def first_result(open_page, base: str, query: str, viewport=DESKTOP):
     page = w.page
     page.goto(base + "/search/")
     page.locator("#search-input").press_sequentially(query, delay=20)
+    whole_query_shown(page, query)
     page.locator(RESULT_LINK).first.wait_for(state="visible")
-    page.wait_for_timeout(400)  # Pagefind re-ranks as the last keystrokes arrive
     return page
+
+
+def whole_query_shown(page, query: str) -> None:
+    """Each keystroke starts a search, and the results of an earlier one ("dep") can be on show
+    while the last one runs (longer on a busy machine): wait until the summary names the whole query."""
+    page.wait_for_function(
+        "q => document.querySelector('.search-summary').textContent.includes('for \u201c' + q + '\u201d')", arg=query)
 
 
 @pytest.mark.browser
@@ -198,6 +205,7 @@ def search_watching(open_page, base: str, query: str):
     w.page.on("request", lambda request: fetched.append(request.url))
     w.page.goto(base + "/search/")
     w.page.locator("#search-input").press_sequentially(query, delay=20)
+    whole_query_shown(w.page, query)
     w.page.locator(RESULT_LINK).first.wait_for(state="visible")
     w.page.wait_for_load_state("networkidle")
     return w, fetched
