@@ -8,7 +8,7 @@ import json
 import pytest
 from bs4 import BeautifulSoup
 
-from sitebuild import REFERENCE_DATE, ROOT, build_site, sample_records
+from sitebuild import REFERENCE_DATE, ROOT, build_site, sample_records, shown
 
 pytestmark = pytest.mark.slow
 
@@ -32,9 +32,25 @@ def test_every_offered_file_exists_with_its_stated_records_and_size(out):
     from exports import human_size
 
     page = soup(out / "downloads" / "index.html")
-    table = page.select_one("table.downloads-table")
+
+    def lines(name):
+        return gzip.decompress((out / "downloads" / name).read_bytes()).decode("utf-8").splitlines()
+
+    # Whole-site data files: one row per file, every visible card in it.
+    site_rows = page.select("table.downloads-site tbody tr")
+    site = {}
+    for row in site_rows:
+        href = row.a["href"]
+        path = out / "downloads" / href.rsplit("/", 1)[-1]
+        assert path.is_file(), href
+        assert row.select_one(".size").get_text(strip=True) == human_size(path.stat().st_size), href
+        site[path.name] = int(row.select_one("td.num").get_text(strip=True).replace(",", ""))
+    assert sorted(site) == ["all.csv.gz", "all.jsonl.gz"]
+    cards = len(shown(*sample_records()))
+    assert len(lines("all.jsonl.gz")) == site["all.jsonl.gz"] == site["all.csv.gz"] == cards
+    # Per-topic citation files: RIS and BibTeX per topic with cards.
     offered = {}
-    for row in table.select("tbody tr"):
+    for row in page.select("table.downloads-topics tbody tr"):
         label = row.th.get_text(strip=True)
         records = int(row.select_one("td.num").get_text(strip=True).replace(",", ""))
         for cell in row.select("td:not(.num)"):
@@ -43,15 +59,15 @@ def test_every_offered_file_exists_with_its_stated_records_and_size(out):
             assert path.is_file(), href
             assert cell.select_one(".meta").get_text(strip=True) == human_size(path.stat().st_size), href
             offered[path.name] = (label, records)
-    assert len(offered) == 4 * len(table.select("tbody tr"))
+    assert offered and all(name.endswith((".ris.gz", ".bib.gz")) for name in offered)
+    assert len(offered) == 2 * len(page.select("table.downloads-topics tbody tr"))
     for name, (label, records) in offered.items():
-        if name.endswith(".jsonl.gz"):
-            lines = gzip.decompress((out / "downloads" / name).read_bytes()).decode("utf-8").splitlines()
-            assert len(lines) == records, name
+        if name.endswith(".ris.gz"):
+            assert sum(line.startswith("TY  - ") for line in lines(name)) == records, name
     # Topics without cards (the sample gives PGx none) are not offered: their files would be empty.
     assert not any(name.startswith("pgx.") for name in offered)
-    assert gzip.decompress((out / "downloads" / "pgx.jsonl.gz").read_bytes()) == b""
-    assert "All topics" in {label for label, _ in offered.values()}
+    assert gzip.decompress((out / "downloads" / "pgx.ris.gz").read_bytes()) == b""
+    assert "All topics" not in {label for label, _ in offered.values()}
 
 
 def test_data_dictionary_is_the_record_schema(out):
@@ -82,7 +98,11 @@ def test_topic_without_cards_offers_no_downloads_and_footer_links_the_page(out):
     pgx = soup(out / "topics" / "pgx" / "index.html")
     assert not pgx.select('a[href*="downloads/pgx."]')
     tms = soup(out / "topics" / "tms" / "index.html")
-    assert tms.select_one('a[href$="downloads/tms.csv.gz"]') and tms.select_one('a[href$="downloads/"]')
+    # its own citation files, and the site-wide data files (filtered by their topics column)
+    hrefs = [a["href"].rsplit("/", 1)[-1] for a in tms.select("p.downloads a")]
+    assert hrefs == ["tms.ris.gz", "tms.bib.gz", "all.csv.gz", "all.jsonl.gz", "", "tms.atom.xml"]
+    assert all((out / "downloads" / h).is_file() for h in hrefs[:4])
+    assert "topics column says which are on this topic" in tms.select_one("p.downloads").get_text()
     assert tms.select_one('footer a[href$="downloads/"]').get_text() == "Download the data"
 
 
@@ -97,3 +117,24 @@ def test_topic_page_lists_its_sections_evidence_first(out):
     assert explainer_ids and targets[-len(explainer_ids):] == ["#" + i for i in explainer_ids]
     # before the explainer text: one tap from the top of a phone screen
     assert nav.find_next("section") is page.select_one("section.explainer")
+
+
+def test_a_rebuild_removes_the_download_files_it_no_longer_writes(tmp_path):
+    """An earlier build wrote every format site-wide and per topic (the layout before the scope
+    setting, asked for here with "both"); rebuilding into the same folder with the default scope
+    leaves only this build's files: a stale tms.csv.gz would be deployed and never updated."""
+    from sitebuild import pelican_build
+
+    records, editors = sample_records()
+    both = {"EVIDENCE_EXPORTS": {"scope": {fmt: "both" for fmt in ("csv", "jsonl", "ris", "bib")}}}
+    out = build_site(tmp_path, records, editors=editors, reference_date=REFERENCE_DATE, settings=both)
+    downloads = out / "downloads"
+    assert {"all.ris.gz", "tms.csv.gz", "tms.jsonl.gz", "tms.ris.gz"} <= {p.name for p in downloads.iterdir()}
+    (downloads / "notes.txt").write_text("not a download this build makes\n", encoding="utf-8")
+    pelican_build(tmp_path, output=out, reference_date=REFERENCE_DATE)
+    names = {p.name for p in downloads.iterdir()}
+    assert not {"all.ris.gz", "all.bib.gz", "tms.csv.gz", "tms.jsonl.gz"} & names, sorted(names)
+    assert {"all.csv.gz", "all.jsonl.gz", "tms.ris.gz", "tms.bib.gz", "notes.txt"} <= names
+    page = soup(downloads / "index.html")
+    linked = {a["href"].rsplit("/", 1)[-1] for a in page.select("table.downloads-table a")}
+    assert linked <= names

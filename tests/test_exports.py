@@ -77,17 +77,22 @@ def test_json_export_validates_and_keeps_field_order(site):
     assert served == (ROOT / "harvest" / "records" / "record.schema.json").read_bytes()
 
 
-def test_topic_downloads_hold_their_topic_only(site):
+def test_each_topics_records_are_found_in_every_format(site):
+    """Data files are site-wide, filtered by their topics column/field; citation files are per topic."""
+    rows = read_csv(site["pub"] / "downloads" / "all.csv.gz")
+    column = rows[0].index("topics")
+    records = read_jsonl(site["pub"] / "downloads" / "all.jsonl.gz")
     for topic in site["topics"]:
         want = sorted(r["id"] for r in site["records"] if topic.slug in r["topics"])
-        got = read_jsonl(site["pub"] / "downloads" / f"{topic.slug}.jsonl.gz")
-        assert sorted(r["id"] for r in got) == want
-        rows = read_csv(site["pub"] / "downloads" / f"{topic.slug}.csv.gz")
-        assert sorted(row[0] for row in rows[1:]) == want
+        assert sorted(r["id"] for r in records if topic.slug in r["topics"]) == want
+        assert sorted(row[0] for row in rows[1:] if topic.slug in row[column].split("; ")) == want
         ris = read_gz(site["pub"] / "downloads" / f"{topic.slug}.ris.gz")
         assert ris.count("TY  - ") == len(want)
         bib = read_gz(site["pub"] / "downloads" / f"{topic.slug}.bib.gz")
         assert len(re.findall(r"^@(article|misc)\{", bib, re.MULTILINE)) == len(want)
+        # each of the topic's cards, by its own URL (the UR line of its RIS)
+        urls = set(re.findall(r"^UR  - (\S+)\r$", ris, re.MULTILINE))
+        assert {row[CSV_COLUMNS.index("url")] for row in rows[1:] if row[0] in want} <= urls
 
 
 def test_csv_columns_rows_and_values(site):
@@ -127,12 +132,20 @@ def test_csv_formula_cells_get_an_apostrophe():
 
 
 def test_ris_and_bibtex_downloads(site):
-    ris = read_gz(site["pub"] / "downloads" / "all.ris.gz")
-    assert ris.count("TY  - ") == len(site["records"]) == ris.count("ER  - \r\n")
-    bib = read_gz(site["pub"] / "downloads" / "all.bib.gz")
-    keys = re.findall(r"^@(?:article|misc)\{([^,]+),$", bib, re.MULTILINE)
-    assert len(keys) == len(site["records"]) and len(set(keys)) == len(keys)
-    assert "<script>" not in bib and "\\textless{}script\\textgreater{}" in bib
+    """Every record is in its topics' citation files: one RIS record and one BibTeX entry each, with
+    keys unique within a file (what a reference manager imports)."""
+    cited = set()
+    for topic in site["topics"]:
+        want = {r["id"] for r in site["records"] if topic.slug in r["topics"]}
+        ris = read_gz(site["pub"] / "downloads" / f"{topic.slug}.ris.gz")
+        assert ris.count("TY  - ") == len(want) == ris.count("ER  - \r\n")
+        bib = read_gz(site["pub"] / "downloads" / f"{topic.slug}.bib.gz")
+        keys = re.findall(r"^@(?:article|misc)\{([^,]+),$", bib, re.MULTILINE)
+        assert len(keys) == len(want) and len(set(keys)) == len(keys)
+        cited |= want
+    assert cited == {r["id"] for r in site["records"]}  # no record lacks a citation file
+    hostile = read_gz(site["pub"] / "downloads" / f"{site['hostile']['topics'][0]}.bib.gz")
+    assert "<script>" not in hostile and "\\textless{}script\\textgreater{}" in hostile
 
 
 def card_citations(page: Path) -> dict[str, tuple[str, str]]:
@@ -162,8 +175,7 @@ def test_card_citations_are_the_formatters_text_in_the_page(site):
     assert ris == to_ris(record, url)
     assert "AU  - Afridi, B.\r\n" in ris and "DO  - 10.2174/1874467213666200611142438\r\n" in ris
     assert "PY  - 2021\r\n" in ris and f"UR  - {url}\r\n" in ris
-    all_ris = read_gz(site["pub"] / "downloads" / "all.ris.gz")
-    assert ris in all_ris  # the card's citation is the one in the downloads
+    assert ris in read_gz(site["pub"] / "downloads" / "tms.ris.gz")  # the card's citation is the one in the downloads
     name, bib = cites["bib"]
     assert name == "evidence-pubmed-32525788.bib"
     assert bib == to_bibtex(record, bibtex_key(record), url)
@@ -200,14 +212,30 @@ def test_hostile_title_stays_inside_its_citation(site):
 def test_downloads_are_deterministic(site):
     """The JSON Lines downloads carry no URLs of this build, and gzip no name or time: two builds give
     the same bytes."""
-    for name in ("all.jsonl.gz", "tms.jsonl.gz", "record.schema.json"):
+    for name in ("all.jsonl.gz", "record.schema.json"):
         assert (site["dev"] / "downloads" / name).read_bytes() == (site["pub"] / "downloads" / name).read_bytes()
     head = (site["pub"] / "downloads" / "all.csv.gz").read_bytes()[:10]
     assert head[:4] == b"\x1f\x8b\x08\x00" and head[4:8] == b"\0\0\0\0"  # no FNAME flag, mtime 0
 
 
-def test_bulk_downloads_are_compressed(site):
+def test_downloads_are_site_wide_data_and_per_topic_citations(site):
+    """Each record once per format: CSV and JSON Lines for the whole site, RIS and BibTeX per topic
+    (an empty topic's files too, so links to them keep working), all gzip-compressed, and nothing else."""
     names = sorted(p.name for p in (site["pub"] / "downloads").iterdir())
-    bulk = [n for n in names if n not in ("record.schema.json", "index.html")]  # index.html: the downloads page
-    assert bulk and all(n.endswith((".csv.gz", ".jsonl.gz", ".ris.gz", ".bib.gz")) for n in bulk), names
-    assert len(bulk) == 4 * (1 + len(site["topics"]))
+    want = ["all.csv.gz", "all.jsonl.gz", "index.html", "record.schema.json"]
+    want += [f"{t.slug}{suffix}" for t in site["topics"] for suffix in (".ris.gz", ".bib.gz")]
+    assert names == sorted(want)
+
+
+def test_scope_setting_merges_per_format_and_refuses_unknown_values():
+    from exports import DEFAULTS, file_names, settings_of
+
+    # the keys that came before the scope still work, with the default scope
+    options = settings_of({"EVIDENCE_EXPORTS": {"formats": ("csv", "ris"), "compresslevel": 1}})
+    assert options["compresslevel"] == 1 and options["scope"] == DEFAULTS["scope"]
+    options = settings_of({"EVIDENCE_EXPORTS": {"scope": {"csv": "both"}}})
+    sets = [("all", "All topics", [0]), ("tms", "TMS", [0])]
+    assert file_names(sets, options) == {"csv": ["all.csv.gz", "tms.csv.gz"], "jsonl": ["all.jsonl.gz"],
+                                         "ris": ["tms.ris.gz"], "bib": ["tms.bib.gz"]}
+    with pytest.raises(ValueError, match=r"^EVIDENCE_EXPORTS: scope of 'bib' is 'topics', not one of site, topic, both$"):
+        settings_of({"EVIDENCE_EXPORTS": {"scope": {"bib": "topics"}}})

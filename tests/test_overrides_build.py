@@ -124,8 +124,8 @@ def test_hide_takes_the_card_off_everything_but_keeps_a_withdrawn_page(builds):
     assert "2026-11-20" in page.main.get_text()
     for rel in ("index.html", "topics/tms/index.html", "topics/tms/all/index.html",
                 "topics/tms/all/level/index.html", "feeds/all.atom.xml", "feeds/tms.atom.xml",
-                "downloads/all.jsonl.gz", "downloads/all.csv.gz", "downloads/all.ris.gz",
-                "downloads/all.bib.gz", "downloads/tms.jsonl.gz", "sitemap.xml"):
+                "downloads/all.jsonl.gz", "downloads/all.csv.gz", "downloads/tms.ris.gz",
+                "downloads/tms.bib.gz", "sitemap.xml"):
         assert pmid in text(before, rel), rel  # it was there without the override
         assert pmid not in text(during, rel), rel
     # every page of the built site drops it (the sitemap lists the pages this build wrote; a facet

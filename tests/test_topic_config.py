@@ -85,13 +85,12 @@ def test_new_topic_gets_a_feed_and_exports(site):
     out = site["out"]
     feed = feedparser.parse((out / "feeds/mdma.atom.xml").read_bytes())
     assert any("41344230" in e.link for e in feed.entries)
-    exports = [p for p in (out / "downloads").iterdir() if p.name.startswith("mdma.")]
-    assert exports, "no downloads for the new topic"
-    csv_path = next(p for p in exports if p.name.startswith("mdma.csv"))
-    data = csv_path.read_bytes()
-    text = (gzip.decompress(data) if csv_path.suffix == ".gz" else data).decode("utf-8")
-    ids = [row["id"] for row in csv.DictReader(io.StringIO(text))]
+    exports = sorted(p.name for p in (out / "downloads").iterdir() if p.name.startswith("mdma."))
+    assert exports == ["mdma.bib.gz", "mdma.ris.gz"], "no citation downloads for the new topic"
+    text = gzip.decompress((out / "downloads" / "all.csv.gz").read_bytes()).decode("utf-8")
+    ids = [row["id"] for row in csv.DictReader(io.StringIO(text)) if "mdma" in row["topics"].split("; ")]
     assert ids == [MDMA_TRIAL]
+    assert MDMA_TRIAL.split(":")[1] in gzip.decompress((out / "downloads" / "mdma.ris.gz").read_bytes()).decode()
     # the card's own page names the topic it is filed under
     card = (out / "evidence/pubmed/41344230.html").read_text(encoding="utf-8")
     assert "MDMA-assisted therapy" in card

@@ -2,7 +2,7 @@
 
 Pure formatting: a record (and optionally the URL of its card page) in, text out; the same input always
 gives the same bytes.  Used for each card page's own RIS / BibTeX and
-for the per-topic and whole-site downloads.
+for the bulk downloads (plugins/exports: per topic).
 
 Harvested text is untrusted here too: every value is collapsed to one line, so a title holding
 ``"\\nER  - "`` cannot end a RIS record early, and BibTeX values have LaTeX's special characters

@@ -1,13 +1,27 @@
-"""Downloads of the evidence: CSV, JSON Lines, RIS and BibTeX, per topic and for the whole site.
+"""Downloads of the evidence: data files for the whole site, citation files per topic.
 
-Writes
-    downloads/all.{csv,jsonl,ris,bib}.gz            every visible card
-    downloads/<topic-slug>.{csv,jsonl,ris,bib}.gz   the cards of one topic
-    downloads/record.schema.json                    JSON Schema of one record (harvest/records/record.schema.json)
-    downloads/index.html                            the downloads page: every file that holds
-                                                    records, with its format, record count and
-                                                    size, a data dictionary generated from the
-                                                    schema, and the terms each source sets
+Writes (by default; see ``scope`` below)
+    downloads/all.{csv,jsonl}.gz            every visible card, as data: a spreadsheet and JSON Lines.
+                                            The ``topics`` column/field says which topics a record
+                                            is on, so one topic's records are a filter away.
+    downloads/<topic-slug>.{ris,bib}.gz     the citations of one topic's cards, as a reference
+                                            manager imports them (a card's own RIS and BibTeX are
+                                            on its page)
+    downloads/record.schema.json            JSON Schema of one record (harvest/records/record.schema.json)
+    downloads/index.html                    the downloads page: every file that holds records,
+                                            with its format, record count and size, a data
+                                            dictionary generated from the schema, and the terms
+                                            each source sets
+
+Each record is written once per format: writing every format both site-wide and per topic put
+each record into the output twice per format, and at tens of thousands of cards the downloads were
+the largest share of a site that GitHub Pages refuses over 1 GB.  Data formats are read whole and
+filtered, so they are site-wide; citation formats are imported into a reference manager, where a
+topic's set is what a reader wants, so they are per topic.
+
+A rebuild into an existing output folder removes the bulk files (``*.csv.gz``, ``*.jsonl.gz``,
+``*.ris.gz``, ``*.bib.gz`` in downloads/) that this build does not write: a file of an earlier layout
+or of a topic since removed would otherwise be deployed and never updated.
 
 Bulk files are gzip-compressed, as bulk bibliographic data is published: uncompressed they were
 over half of a large site's bytes (bench/build.py prints the output size), and GitHub Pages refuses a site
@@ -27,9 +41,17 @@ Reads ``evidence`` and ``topics`` from the context (plugins/evidence).  Records 
 fixed order (newest date first, then id) and every byte depends only on the records, so an unchanged
 site rebuilds to identical downloads.
 
-Setting (optional)::
+Setting (optional; every key may be left out, and ``scope`` may name some formats only)::
 
-    EVIDENCE_EXPORTS = {"formats": ("csv", "jsonl", "ris", "bib"), "compresslevel": 2}
+    EVIDENCE_EXPORTS = {
+        "formats": ("csv", "jsonl", "ris", "bib"),   # which formats are written at all
+        "compresslevel": 2,                          # ISA-L's 0-3
+        "scope": {"csv": "site", "jsonl": "site", "ris": "topic", "bib": "topic"},
+    }
+
+``scope`` of a format: ``"site"`` (one file, all.<suffix>, of every visible card), ``"topic"`` (one
+file per topic, <slug>.<suffix>) or ``"both"``.  The downloads page, the topic pages and the card
+pages link only the files the scope makes (``download_layout`` in the template context).
 """
 
 from __future__ import annotations
@@ -67,7 +89,11 @@ logger = logging.getLogger(__name__)
 
 # compresslevel: ISA-L's 0-3.  Level 2 trades somewhat larger files for much less build time than
 # zlib's default level.
-DEFAULTS = {"formats": ("csv", "jsonl", "ris", "bib"), "compresslevel": 2}
+DEFAULTS = {"formats": ("csv", "jsonl", "ris", "bib"), "compresslevel": 2,
+            "scope": {"csv": "site", "jsonl": "site", "ris": "topic", "bib": "topic"}}
+SCOPES = ("site", "topic", "both")
+# Name of the site-wide set and its files (all.csv.gz ...), as the site-wide feed is feeds/all.atom.xml.
+SITE = "all"
 # File name suffix of each bulk format.
 SUFFIX = {"csv": ".csv.gz", "jsonl": ".jsonl.gz", "ris": ".ris.gz", "bib": ".bib.gz"}
 # Shipped inside the harvest package (package-data), so it is found wherever harvest is installed.
@@ -92,7 +118,48 @@ LIST_SEP = "; "
 
 
 def settings_of(settings: dict) -> dict:
-    return {**DEFAULTS, **(settings.get("EVIDENCE_EXPORTS") or {})}
+    """EVIDENCE_EXPORTS over the defaults; ``scope`` merged per format.  ValueError (one line) on an
+    unknown format or scope."""
+    given = settings.get("EVIDENCE_EXPORTS") or {}
+    options = {**DEFAULTS, **given}
+    options["scope"] = {**DEFAULTS["scope"], **(given.get("scope") or {})}
+    for fmt in options["formats"]:
+        if fmt not in SUFFIX:
+            raise ValueError(f"EVIDENCE_EXPORTS: unknown format {fmt!r} (known: {', '.join(SUFFIX)})")
+        if options["scope"].get(fmt) not in SCOPES:
+            raise ValueError(f"EVIDENCE_EXPORTS: scope of {fmt!r} is {options['scope'].get(fmt)!r}, "
+                             f"not one of {', '.join(SCOPES)}")
+    return options
+
+
+def in_scope(options: dict, fmt: str, name: str) -> bool:
+    """Whether the set called `name` (SITE or a topic slug) gets a file of format `fmt`."""
+    scope = options["scope"][fmt]
+    return scope == "both" or (scope == "site") == (name == SITE)
+
+
+def file_names(sets: list, options: dict) -> dict[str, list[str]]:
+    """{format: [file name, ...]}: the bulk files this build writes, in set order."""
+    return {fmt: [f"{name}{SUFFIX[fmt]}" for name, *_rest in sets if in_scope(options, fmt, name)]
+            for fmt in options["formats"]}
+
+
+def remove_stale(downloads: str, keep: set[str]) -> list[str]:
+    """Remove the bulk files in `downloads` that are not in `keep` (an earlier build's layout, a
+    removed topic): they would be deployed with the site and never updated.  Only bulk file names
+    are touched; returns the names removed."""
+    try:
+        names = sorted(os.listdir(downloads))
+    except FileNotFoundError:
+        return []
+    stale = [n for n in names if n.endswith(tuple(SUFFIX.values())) and not n.startswith(".")
+             and n not in keep and os.path.isfile(os.path.join(downloads, n))]
+    for name in stale:
+        os.remove(os.path.join(downloads, name))
+    if stale:
+        logger.info("exports: removed %d download file(s) this build does not write: %s",
+                    len(stale), ", ".join(stale))
+    return stale
 
 
 def safe_cell(value: object) -> object:
@@ -227,17 +294,22 @@ def has_valid_id(record: dict) -> bool:
 
 
 def write_members(settings: dict, output_path: str, downloads: str, sets: list, entries: list, options: dict) -> dict:
-    """Every set's file of every format as gzip members (plugins/exports/chunks.py): a member whose
-    records did not change is copied from the last build's file.  Returns {format: {set: size}}.
+    """The file of every format for each set in its scope (the SITE set: site-wide; the others:
+    topics), as gzip members (plugins/exports/chunks.py): a member whose records did not change is
+    copied from the last build's file.  Returns {format: {set: size}}.
     ``entries``: (record, url, card values, the card's key) in export order."""
     level = options["compresslevel"]
     salt = f"{build_salt(settings)}|{settings.get('SITEURL')}|{level}"
     index = chunks.Index(settings.get("CACHE_PATH"), output_path, salt)
     ids = [record["id"] for record, _u, _c, _d in entries]
-    indexes = [members for _name, _label, members in sets]
     sizes = {}
     for fmt in options["formats"]:
-        paths = [os.path.join(downloads, f"{name}{SUFFIX[fmt]}") for name, _label, _m in sets]
+        chosen = [s for s in sets if in_scope(options, fmt, s[0])]
+        if not chosen:
+            sizes[fmt] = {}
+            continue
+        indexes = [members for _name, _label, members in chosen]
+        paths = [os.path.join(downloads, f"{name}{SUFFIX[fmt]}") for name, _label, _m in chosen]
         keys = [[entries[i][3] for i in members] for members in indexes]
         if fmt == "csv":
             def text_of(i, _k, _n):
@@ -266,13 +338,29 @@ def write_members(settings: dict, output_path: str, downloads: str, sets: list, 
             raise ValueError(f"unknown export format {fmt!r}")
         made = chunks.write_files(paths, level, index, fmt, indexes, ids, keys, text_of,
                                   header=_csv_header() if fmt == "csv" else "", text_varies=fmt == "bib")
-        sizes[fmt] = {name: size for (name, _label, _m), size in zip(sets, made)}
+        sizes[fmt] = {name: size for (name, _label, _m), size in zip(chosen, made)}
     index.save()
     logger.info("exports: %d gzip member(s) made, %d copied from the last build", index.made, index.reused)
     return sizes
 
 
+def layout(options: dict) -> dict:
+    """What the pages link (``download_layout`` in the template context): the site-wide files and the
+    suffixes of the per-topic files, each with its format's label, in format order."""
+    return {
+        "site": [{"format": fmt, "label": FORMATS[fmt][0], "file": f"{SITE}{SUFFIX[fmt]}"}
+                 for fmt in options["formats"] if in_scope(options, fmt, SITE)],
+        "topic": [{"format": fmt, "label": FORMATS[fmt][0], "suffix": SUFFIX[fmt]}
+                  for fmt in options["formats"] if options["scope"][fmt] in ("topic", "both")],
+    }
+
+
 class ExportsGenerator(Generator):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Set before any generator reads or renders: topic and card pages link the files it names.
+        self.context["download_layout"] = layout(settings_of(self.settings))
+
     def generate_output(self, writer):
         options = settings_of(self.settings)
         siteurl = (self.settings.get("SITEURL") or "").rstrip("/")
@@ -287,23 +375,30 @@ class ExportsGenerator(Generator):
         entries = export_order(entries)
 
         downloads = os.path.join(self.output_path, "downloads")
-        sets = [("all", "All topics", list(range(len(entries))))]
+        sets = [(SITE, "All topics", list(range(len(entries))))]
         for topic in self.context.get("topics") or []:
             sets.append((topic.slug, topic.name,
                          [i for i, (record, *_rest) in enumerate(entries) if topic.slug in (record.get("topics") or [])]))
         sizes = write_members(self.settings, self.output_path, downloads, sets, entries, options)
-        listed = []
-        for name, label, indexes in sets:
-            files = [{"format": FORMATS[fmt][0], "file": f"{name}{SUFFIX[fmt]}", "size": human_size(sizes[fmt][name])}
-                     for fmt in options["formats"]]
-            if indexes:  # a set without records is still written (links keep working) but not offered
-                listed.append({"name": name, "label": label, "records": len(indexes), "files": files})
+        remove_stale(downloads, {name for names in file_names(sets, options).values() for name in names})
+        site_files = [{**f, "meaning": FORMATS[f["format"]][1], "records": len(entries),
+                       "size": human_size(sizes[f["format"]][SITE])}
+                      for f in layout(options)["site"]] if entries else []
+        topic_formats = layout(options)["topic"]
+        topic_rows = []
+        for name, label, indexes in sets[1:]:
+            # A topic without records still has its files (links keep working) but is not offered.
+            if indexes and topic_formats:
+                topic_rows.append({"name": name, "label": label, "records": len(indexes), "files": [
+                    {"format": f["label"], "file": f"{name}{f['suffix']}",
+                     "size": human_size(sizes[f["format"]][name])} for f in topic_formats]})
         schema_bytes = SCHEMA.read_bytes()
         write_if_changed(os.path.join(downloads, "record.schema.json"), schema_bytes)
         writer.write_file(
             "downloads/index.html", self.get_template("downloads"), self.context,
             relative_urls=self.settings["RELATIVE_URLS"], page_url="downloads/", page_title="Downloads",
-            download_sets=listed, formats=[FORMATS[f] for f in options["formats"]],
+            site_files=site_files, topic_formats=[(f["label"], FORMATS[f["format"]][1]) for f in topic_formats],
+            topic_rows=topic_rows, records=len(entries),
             dictionary=data_dictionary(json.loads(schema_bytes)),
             csv_only={c: CSV_ONLY[c] for c in CSV_COLUMNS if c in CSV_ONLY},
             schema_size=human_size(len(schema_bytes)),
