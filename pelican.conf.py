@@ -104,4 +104,11 @@ EVIDENCE_REFERENCE_DATE = None
 EVIDENCE_CHART_CACHE = True
 
 CACHE_PATH = str(_ROOT / "cache")
-LOAD_CONTENT_CACHE = False
+# Pelican's content cache: a rebuild reads only the cards whose bytes changed (md5 stamps, so a
+# fresh checkout's new mtimes do not defeat it, and a rewrite in the same clock tick cannot hide).
+# plugins/evidence/readcache.py drops it when anything else a card is read from changes
+# (content/overrides.toml, SITEURL, the project's code).  Uncompressed: it is never published.
+CACHE_CONTENT = True
+LOAD_CONTENT_CACHE = True
+CHECK_MODIFIED_METHOD = "md5"
+GZIP_CACHE = False

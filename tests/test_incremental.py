@@ -225,3 +225,22 @@ def test_search_documents_of_unchanged_cards_are_kept_not_rendered_again(tmp_pat
         texts.update(indexed_urls(out, folder.name))
     assert "Zyxkeptdoc" in texts["/evidence/pubmed/32525788.html"]
     assert "Revised title of the linked review" in texts["/evidence/pubmed/28427393.html"]
+
+
+def test_the_content_cache_is_dropped_when_what_cards_are_read_with_changes(tmp_path):
+    """Pelican's content cache knows a card's file only; the overrides and SITEURL are read into it
+    too (plugins/evidence/readcache.py).  The override tests in test_overrides_build fail without it."""
+    import sys
+
+    from sitebuild import ROOT
+
+    sys.path.insert(0, str(ROOT / "plugins"))
+    from evidence import readcache
+
+    overrides = tmp_path / "overrides.toml"
+    settings = {"PATH": str(tmp_path), "SITEURL": "", "THEME": str(ROOT / "theme"), "PLUGIN_PATHS": []}
+    first = readcache.read_salt(settings)
+    assert readcache.read_salt(dict(settings)) == first
+    assert readcache.read_salt({**settings, "SITEURL": "https://example.org"}) != first
+    overrides.write_text('[["pubmed:1"]]\naction = "hide"\n', encoding="utf-8")
+    assert readcache.read_salt(settings) != first

@@ -25,7 +25,7 @@ import os
 
 from pelican import signals
 
-from . import edition, editorial, filters, model, prefetch
+from . import edition, editorial, filters, model, prefetch, readcache
 from .freshness import freshness, load_state
 from .generator import EvidencePagesGenerator
 from .reader import EvidenceReader, card_entry, content_relpath, lazy_content
@@ -189,8 +189,10 @@ def add_filters(generator):
 
 def start_prefetch(generator):
     """articles generator created: a child starts reading the later share of the cards."""
+    paths = prefetch.card_paths(generator)
     if generator.settings.get("LOAD_CONTENT_CACHE"):
-        return  # cached cards are never read; leave the reading to Pelican
+        # Cards served from Pelican's content cache are never read: the child reads the others.
+        paths = [p for p in paths if generator.readers.get_cached_data(p) is None]
     siteurl = generator.settings.get("SITEURL") or ""
     base = generator.settings["PATH"]
 
@@ -200,7 +202,7 @@ def start_prefetch(generator):
         return card_entry(path, content_relpath(path, base), siteurl, overrides)
 
     opts = prefetch.options(generator.settings)
-    prefetch.start(prefetch.card_paths(generator), work, opts["min_cards"], opts["share"])
+    prefetch.start(paths, work, opts["min_cards"], opts["share"])
 
 
 def stop_prefetch(generator):
@@ -213,6 +215,7 @@ def get_generators(pelican):
 
 def register():
     signals.initialized.connect(editorial.load)
+    signals.initialized.connect(readcache.check)
     signals.readers_init.connect(add_reader)
     signals.content_object_init.connect(lazy_content)
     signals.generator_init.connect(add_filters)
