@@ -13,9 +13,10 @@ Writes (by default; see ``scope`` below)
                                             dictionary generated from the schema, and the terms
                                             each source sets
 
-Each record is written once per format: writing every format both site-wide and per topic put
-each record into the output twice per format, and at tens of thousands of cards the downloads were
-the largest share of a site that GitHub Pages refuses over 1 GB.  Data formats are read whole and
+Each record is in each format's files once (a citation file once per topic it is on): writing every
+format both site-wide and per topic put each record into the output at least twice per format, and
+at tens of thousands of cards the downloads were a large share of a site that GitHub Pages refuses
+over 1 GB.  Data formats are read whole and
 filtered, so they are site-wide; citation formats are imported into a reference manager, where a
 topic's set is what a reader wants, so they are per topic.
 
