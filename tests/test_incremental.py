@@ -202,6 +202,102 @@ def test_downloads_make_again_only_the_gzip_members_of_changed_records(tmp_path,
     assert all(b"(revised)" in m for m in made)
 
 
+def _colliding_entries() -> list[tuple]:
+    """Export entries of many cards whose BibTeX keys collide: copies of one real PubMed record."""
+    from sitebuild import PM, real_records
+
+    review = real_records(PM.format("32525788"))[0]
+    entries = []
+    for n in range(60):
+        # Test alteration of a real record: new PMIDs, and for a third of the copies a later date (so
+        # they sort apart) and every other copy on a second topic; authors, year and title are the
+        # real record's, so every copy has the same BibTeX key before a/b/c... suffixes.
+        record = derive(review, str(90300001 + n), topics=["tms"] + (["ketamine"] if n % 2 else []))
+        if n % 3 == 0:
+            record["date"] = f"{record['year']}-12-31"
+        entries.append(record)
+    return entries
+
+
+def test_a_revision_that_moves_other_cards_bibtex_suffixes_rebuilds_to_a_full_builds_bytes(tmp_path):
+    import hashlib as _h
+    import sys
+
+    from harvest.cards.citations import bibtex_key
+    from sitebuild import ROOT
+
+    sys.path.insert(0, str(ROOT / "plugins"))
+    import exports
+
+    def entries_of(records):
+        out = [(r, f"/evidence/pubmed/{r['pmid']}.html", None, _h.sha256(json.dumps(r).encode()).hexdigest())
+               for r in records]
+        return exports.export_order(out)
+
+    def build(records, where):
+        entries = entries_of(records)
+        sets = [("all", "All", list(range(len(entries))))]
+        for t in ("tms", "ketamine"):
+            sets.append((t, t, [i for i, e in enumerate(entries) if t in e[0]["topics"]]))
+        settings = {"CACHE_PATH": str(where / "cache"), "SITEURL": ""}
+        options = {**exports.settings_of({}), "formats": ("bib",)}
+        exports.write_members(settings, str(where / "out"), str(where / "out" / "downloads"), sets, entries, options)
+        return {p.name: p.read_bytes() for p in (where / "out" / "downloads").iterdir()}
+
+    records = _colliding_entries()
+    assert len({bibtex_key(r) for r in records}) == 1
+    build(records, tmp_path / "incremental")
+    # Test alteration of a real record: the copy with the lowest PMID gets a new title, as a later
+    # harvest might bring it; its key leaves the clash, so every other copy's suffix moves by one
+    # letter (…a → …a for the next PMID, …b → …a, …) although their records did not change.
+    first = min(records, key=lambda r: r["pmid"])
+    revised = [derive(r, title="Transcranial " + r["title"]) if r is first else r for r in records]
+    assert bibtex_key(revised[0]) != bibtex_key(revised[1])
+    incremental = build(revised, tmp_path / "incremental")
+    fresh = build(revised, tmp_path / "fresh")
+    assert incremental == fresh
+    for name, data in fresh.items():
+        text = gzip.decompress(data).decode("utf-8")
+        keys = re.findall(r"^@article\{([^,]+),", text, re.M)
+        assert len(keys) == len(set(keys)), name  # unique within each file after the shift
+
+
+def test_downloads_are_not_copied_from_a_file_that_only_looks_unchanged(tmp_path):
+    import hashlib as _h
+    import os
+    import sys
+
+    from sitebuild import ROOT
+
+    sys.path.insert(0, str(ROOT / "plugins"))
+    import exports
+
+    records = _colliding_entries()
+    entries = exports.export_order([(r, f"/evidence/pubmed/{r['pmid']}.html", None,
+                                     _h.sha256(json.dumps(r).encode()).hexdigest()) for r in records])
+    sets = [("all", "All", list(range(len(entries)))),
+            ("ketamine", "ketamine", [i for i, e in enumerate(entries) if "ketamine" in e[0]["topics"]])]
+    options = exports.settings_of({})
+
+    def build(where):
+        settings = {"CACHE_PATH": str(where / "cache"), "SITEURL": ""}
+        exports.write_members(settings, str(where / "out"), str(where / "out" / "downloads"), sets, entries, options)
+        return {p.name: p.read_bytes() for p in (where / "out" / "downloads").iterdir()}
+
+    fresh = build(tmp_path / "fresh")
+    build(tmp_path / "site")
+    # A download that changed on disk while its size and mtime stayed (a backup or a CI cache put
+    # back, `cp -p`): the last build's index still matches its stat, not its bytes.
+    path = tmp_path / "site" / "out" / "downloads" / "all.bib.gz"
+    st = path.stat()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+    assert build(tmp_path / "site") == fresh
+
+
 def test_search_documents_of_unchanged_cards_are_kept_not_rendered_again(tmp_path):
     import pickle
 

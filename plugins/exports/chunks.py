@@ -10,9 +10,12 @@ records (their cards' keys, plugins/speedups/manifest.py) and format are the sam
 build is copied from the file that build wrote, its text never made.
 
 ``<CACHE_PATH>/exports-chunks.json`` keeps, per file of the last build into this output, its size
-and mtime and each member's key, offset and length.  A file whose size or mtime changed since is
-not copied from.  The bytes of a member depend only on its text (ISA-L, no name, time 0), so a
-rebuild gives the bytes a full build of the same records gives.
+and mtime and each member's key, offset, length and CRC-32.  A file whose size or mtime changed
+since is not copied from, and a member whose bytes read back are not the ones recorded (a file
+replaced by another of the same size and mtime: restored from a backup or a CI cache, copied with
+``cp -p`` or ``rsync -a``) is made again: size and mtime only suggest the file is the one the
+index describes, the CRC checks each member copied.  The bytes of a member depend only on its text
+(ISA-L, no name, time 0), so a rebuild gives the bytes a full build of the same records gives.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ import json
 import os
 import tempfile
 
-from isal import igzip
+from isal import igzip, isal_zlib
 
 FILE = "exports-chunks.json"
+VERSION = 2  # members as [offset, length, CRC-32 of their bytes]
 PER_MEMBER = 16  # records per member on average: ~16 × a few KB of text, above deflate's 32 KB window
 
 
@@ -48,7 +52,7 @@ class Index:
             try:
                 with open(self.path, encoding="utf-8") as fh:
                     data = json.load(fh)
-                if data.get("output") == self.output and data.get("salt") == salt:
+                if (data.get("output"), data.get("salt"), data.get("version")) == (self.output, salt, VERSION):
                     self.old = data.get("files") or {}
             except (OSError, ValueError):
                 pass
@@ -74,7 +78,8 @@ class Index:
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         tmp = self.path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"output": self.output, "salt": self.salt, "files": self.new}, fh, separators=(",", ":"))
+            json.dump({"version": VERSION, "output": self.output, "salt": self.salt, "files": self.new}, fh,
+                      separators=(",", ":"))
         os.replace(tmp, self.path)
 
 
@@ -101,17 +106,22 @@ class MemberFile:
 
     def _emit(self, key: str, data: bytes) -> None:
         self.fh.write(data)
-        self.members[key] = [self.offset, len(data)]
+        self.members[key] = [self.offset, len(data), isal_zlib.crc32(data)]
         self.offset += len(data)
 
-    def copy(self, key: str) -> bool:
-        """Copy the last build's member with this key; False if it cannot be read back whole."""
+    def _old_bytes(self, key: str) -> bytes | None:
+        """The last build's member with this key, if its bytes read back are the ones it wrote."""
         where = self.old.get(key)
-        if where is None or key in self.members:
-            return False
+        if where is None or len(where) != 3:
+            return None
         self.src.seek(where[0])
         data = self.src.read(where[1])
-        if len(data) != where[1]:
+        return data if len(data) == where[1] and isal_zlib.crc32(data) == where[2] else None
+
+    def copy(self, key: str) -> bool:
+        """Copy the last build's member with this key; False if it cannot be read back as written."""
+        data = None if key in self.members else self._old_bytes(key)
+        if data is None:
             return False
         self.index.reused += 1
         self._emit(key, data)
@@ -127,14 +137,8 @@ class MemberFile:
         key = self.member_key(keys)
         if key in self.members:  # the same records twice in one file cannot happen; be safe anyway
             key = f"{key}:{self.offset}"
-        where = self.old.get(key)
-        if where is not None:
-            self.src.seek(where[0])
-            data = self.src.read(where[1])
-            if len(data) == where[1]:
-                self.index.reused += 1
-                self._emit(key, data)
-                return
+        if self.copy(key):
+            return
         self.index.made += 1
         self._emit(key, igzip.compress(make_text().encode("utf-8"), self.level, mtime=0))
 
@@ -210,7 +214,7 @@ def write_files(paths: list[str], level: int, index: Index, fmt: str, sets: list
                     buffers[k].append(text)
                 if n == end - 1:  # the member is complete
                     if not (copy and outs[k].copy(key)):
-                        if copy:  # could not be read back: make it after all
+                        if copy:  # not read back as it was written: make it after all
                             buffers[k] = [text_of(sets[k][m], k, m) for m in range(start, end)]
                         outs[k].emit_made(key, "".join(buffers[k]))
                     buffers[k] = []
