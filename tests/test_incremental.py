@@ -288,7 +288,7 @@ def test_downloads_are_not_copied_from_a_file_that_only_looks_unchanged(tmp_path
     build(tmp_path / "site")
     # A download that changed on disk while its size and mtime stayed (a backup or a CI cache put
     # back, `cp -p`): the last build's index still matches its stat, not its bytes.
-    path = tmp_path / "site" / "out" / "downloads" / "all.bib.gz"
+    path = tmp_path / "site" / "out" / "downloads" / "ketamine.bib.gz"
     st = path.stat()
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
