@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -271,6 +272,41 @@ def compare_trees(a: Path, b: Path) -> list[str]:
     return sorted(k for k in keys if (sa.get(k) or (None,))[0] != (sb.get(k) or (None,))[0])
 
 
+def gzip_members(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(compressed bytes, text) of each gzip member of a file, in order."""
+    view, pos, out = memoryview(data), 0, []
+    while pos < len(data):
+        member, start, parts = zlib.decompressobj(31), pos, []
+        while not member.eof:
+            if pos >= len(data):
+                raise ValueError("truncated gzip member")
+            chunk = view[pos:pos + 65536]
+            parts.append(member.decompress(chunk))
+            pos += len(chunk)
+        pos -= len(member.unused_data)
+        out.append((bytes(view[start:pos]), b"".join(parts)))
+    return out
+
+
+def gzip_difference(a: Path, b: Path) -> str:
+    """Where two gzip downloads (plugins/exports/chunks.py: members of a few records) part: the first
+    member whose bytes differ, and whether its text differs (a stale or wrong record) or only its
+    compression (the same text compressed to other bytes)."""
+    ma, mb = gzip_members(a.read_bytes()), gzip_members(b.read_bytes())
+    for i, ((za, ta), (zb, tb)) in enumerate(zip(ma, mb)):
+        if za == zb:
+            continue
+        where = f"member {i + 1} of {len(ma)}/{len(mb)}"
+        if ta == tb:
+            return f"{where}: same text, other compressed bytes"
+        la, lb = ta.decode("utf-8", "replace").splitlines(), tb.decode("utf-8", "replace").splitlines()
+        line = next((j for j, (x, y) in enumerate(zip(la, lb)) if x != y), min(len(la), len(lb)))
+        shown = [(lines[line] if line < len(lines) else "(end)")[:100] for lines in (la, lb)]
+        return f"{where}, line {line + 1}: {shown[0]!r} (rebuild) vs {shown[1]!r} (fresh)"
+    return (f"{len(ma)} vs {len(mb)} members, the first {min(len(ma), len(mb))} equal" if len(ma) != len(mb)
+            else "no member differs")
+
+
 def bench(n: int, tmp: Path, repeat: int, query: str, search: bool, plain: bool = True, fresh: bool = True) -> dict:
     """Benchmark N cards in `tmp`, which the caller removes once every size has run."""
     cards = tmp / "cards"
@@ -408,6 +444,11 @@ def bench(n: int, tmp: Path, repeat: int, query: str, search: bool, plain: bool 
         again = tmp / "out-full-fresh"
         run(full_cmd + ["-o", str(again)] + settings_args(tmp / "cache-full-fresh"), tmp)
         res["full"]["differs"] = compare_trees(outs["full"], again)
+        # For a download, where it differs says why: a stale member, or other compressed bytes.
+        res["full"]["differs_how"] = {
+            rel: gzip_difference(outs["full"] / rel, again / rel)
+            for rel in [k for k in res["full"]["differs"] if k.endswith(".gz")][:3]
+            if (outs["full"] / rel).is_file() and (again / rel).is_file()}
     return res
 
 
@@ -454,6 +495,8 @@ def report(r: dict) -> None:
           f"rewritten; byte-identical to a fresh full build: "
           + ("not checked (--no-fresh)" if f["differs"] is None else "yes" if not f["differs"]
              else f"NO ({len(f['differs'])} differ, e.g. {f['differs'][:3]})"), flush=True)
+    for rel, how in (f.get("differs_how") or {}).items():
+        print(f"  {rel}: {how}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
