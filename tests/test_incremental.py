@@ -202,12 +202,12 @@ def test_downloads_make_again_only_the_gzip_members_of_changed_records(tmp_path,
     assert all(b"(revised)" in m for m in made)
 
 
-def _colliding_entries() -> list[tuple]:
-    """Export entries of many cards whose BibTeX keys collide: copies of one real PubMed record."""
+def _colliding_records() -> list[dict]:
+    """Records of many cards whose BibTeX keys collide: copies of one real PubMed record."""
     from sitebuild import PM, real_records
 
     review = real_records(PM.format("32525788"))[0]
-    entries = []
+    records = []
     for n in range(60):
         # Test alteration of a real record: new PMIDs, and for a third of the copies a later date (so
         # they sort apart) and every other copy on a second topic; authors, year and title are the
@@ -215,8 +215,8 @@ def _colliding_entries() -> list[tuple]:
         record = derive(review, str(90300001 + n), topics=["tms"] + (["ketamine"] if n % 2 else []))
         if n % 3 == 0:
             record["date"] = f"{record['year']}-12-31"
-        entries.append(record)
-    return entries
+        records.append(record)
+    return records
 
 
 def test_a_revision_that_moves_other_cards_bibtex_suffixes_rebuilds_to_a_full_builds_bytes(tmp_path):
@@ -244,7 +244,7 @@ def test_a_revision_that_moves_other_cards_bibtex_suffixes_rebuilds_to_a_full_bu
         exports.write_members(settings, str(where / "out"), str(where / "out" / "downloads"), sets, entries, options)
         return {p.name: p.read_bytes() for p in (where / "out" / "downloads").iterdir()}
 
-    records = _colliding_entries()
+    records = _colliding_records()
     assert len({bibtex_key(r) for r in records}) == 1
     build(records, tmp_path / "incremental")
     # Test alteration of a real record: the copy with the lowest PMID gets a new title, as a later
@@ -272,7 +272,7 @@ def test_downloads_are_not_copied_from_a_file_that_only_looks_unchanged(tmp_path
     sys.path.insert(0, str(ROOT / "plugins"))
     import exports
 
-    records = _colliding_entries()
+    records = _colliding_records()
     entries = exports.export_order([(r, f"/evidence/pubmed/{r['pmid']}.html", None,
                                      _h.sha256(json.dumps(r).encode()).hexdigest()) for r in records])
     sets = [("all", "All", list(range(len(entries)))),
