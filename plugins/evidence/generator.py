@@ -13,6 +13,7 @@ pages, and is collected in generate_output.  The parent never imports pygal.
 
 from __future__ import annotations
 
+import logging
 import math
 import multiprocessing
 import os
@@ -22,8 +23,10 @@ from pelican.generators import Generator
 
 from harvest.fileio import atomic_write, holds
 
-from . import charts, edition, filters, glance, model
+from . import charts, edition, edition_file, filters, glance, model
 from . import meta as metaanalysis
+
+logger = logging.getLogger(__name__)
 
 # Listing sort variants: URL segment ('' = default) → (label, key function on card articles).
 SORTS = {
@@ -239,6 +242,10 @@ class EvidencePagesGenerator(Generator):
         self._write(writer, "about/index.html", "about", page_url="about/", page_title="About",
                     prose=by_path.get("pages/about.md"))
         self._write(writer, "search/index.html", "search", page_url="search/", page_title="Search")
+        try:  # read by the footer of the manifest's pages (theme/static/js/edition.js)
+            edition_file.write(self.output_path, self.context, self.settings.get("EVIDENCE_DATA_PATH") or "data")
+        except edition_file.EditionFileError as exc:
+            logger.error("%s", exc)
 
     def _write_listings(self, writer, data):
         page_size = data["page_size"]

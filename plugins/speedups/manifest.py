@@ -8,9 +8,10 @@ from:
 - the build salt: every file of the theme and the plugins, every other module of the project the
   build has loaded (filters and derived values come from the harvest package too), and the versions
   of Python, Pelican, Jinja and MarkupSafe;
-- the site-wide context: every setting and every context value (editor pages, topics, run reports,
-  ...) except the collections that hold the cards themselves (``CARD_COLLECTIONS``), and of the
-  values that count or date the cards (the edition) only the fields these pages show (``VIEWS``);
+- the site-wide context: every setting and every context value (editor pages, topics, ...) except
+  the collections that hold the cards themselves (``CARD_COLLECTIONS``) and the values each nightly
+  harvest changes (``NIGHTLY``: run reports, freshness), and of the values that count or date the
+  cards (the edition) only the fields these pages show (``VIEWS``);
 - the page: its output name, whether its URLs are relative, its template, and the values the
   generator passed for it (the card, the cards of a listing page, the facet, ...).  A card is
   hashed by what it was read from (the bytes of its file and the editors' overrides of it: the
@@ -23,8 +24,8 @@ again is not rendered: the writer records it as written (Pelican's overwrite che
 ``content_written`` as if it had been, so the sitemap lists it as before.
 
 A key is only as good as its inputs are complete, so the pages it skips cannot read anything the key
-leaves out: they are rendered with the card collections of the context replaced by a value that
-stops the build when a template touches it (``ManifestError``).  A template that needs a
+leaves out: they are rendered with the card collections and nightly values of the context replaced
+by a value that stops the build when a template touches it (``ManifestError``).  A template that needs a
 collection gets what it needs passed by its generator, where the key sees it.  With
 ``BUILD_MANIFEST = {"verify": True}`` every page the manifest would skip is rendered anyway and a
 difference from the file on disk stops the build (the tests build that way).
@@ -63,10 +64,18 @@ CARD_COLLECTIONS = frozenset({
     "draft_translations", "period_archives", "tags", "categories", "authors", "generated_content",
     "static_content", "evidence", "evidence_by_id", "topic_data",
 })
-# Context values that change with the cards (the edition counts them and dates its newest record)
-# but of which the manifest's pages show a few fields only (the footer's edition line: _edition.html
-# edition_short): those pages see, and their keys hold, only these fields.
-VIEWS = {"edition": ("kind", "made", "last_harvest")}
+# Context values every harvest run changes (its report, the list of runs, how fresh each topic is,
+# and the reference day of the time-based flags, which is the last run's finish): with them in the
+# key every manifest page would be rendered again each night.  The manifest's pages may not read them
+# either: what a card shows of them is in its derived values (``article.ev``: its harvest day, its
+# flags), which its key holds; the footer's date comes from output/edition.json (edition.js).
+NIGHTLY = frozenset({"report", "runs", "freshness", "evidence_reference_date"})
+UNSEEN = CARD_COLLECTIONS | NIGHTLY
+# Context values that change with the cards or every night (the edition counts the cards, dates its
+# newest record and its last harvest) but of which the manifest's pages show a few fields only (the
+# card's "made from a recorded reply" line and the footer's fallback text differ by kind): those
+# pages see, and their keys hold, only these fields.
+VIEWS = {"edition": ("kind",)}
 # Set per page by Pelican's writer (output_file, SITEURL with relative URLs) or left over from the
 # previous page (localsiteurl): the page's own name and relative_urls stand for them in the key.
 PER_PAGE = frozenset({"localsiteurl", "output_file"})
@@ -234,7 +243,7 @@ def build_salt(settings: dict) -> str:
 
 def chrome_digest(context: dict) -> str:
     """The site-wide context, card collections aside (TypeError: something in it has no stable form)."""
-    values = {k: v for k, v in _viewed(context).items() if k not in CARD_COLLECTIONS and k not in PER_PAGE}
+    values = {k: v for k, v in _viewed(context).items() if k not in UNSEEN and k not in PER_PAGE}
     return hashlib.blake2b(_dumps(values, sort=True), digest_size=16).hexdigest()
 
 
@@ -336,9 +345,9 @@ class Manifest:
 
 
 def restricted(context: dict) -> dict:
-    """The context a manifest page is rendered with: card collections replaced by ``Forbidden``, the
-    VIEWS values cut down to their fields."""
+    """The context a manifest page is rendered with: card collections and nightly values replaced by
+    ``Forbidden``, the VIEWS values cut down to their fields."""
     out = _viewed(context)
-    for key in CARD_COLLECTIONS.intersection(out):
+    for key in UNSEEN.intersection(out):
         out[key] = Forbidden(key)
     return out
