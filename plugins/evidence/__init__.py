@@ -191,8 +191,12 @@ def start_prefetch(generator):
     """articles generator created: a child starts reading the later share of the cards."""
     paths = prefetch.card_paths(generator)
     if generator.settings.get("LOAD_CONTENT_CACHE"):
-        # Cards served from Pelican's content cache are never read: the child reads the others.
-        paths = [p for p in paths if generator.readers.get_cached_data(p) is None]
+        # Cards served from Pelican's content cache are never read: the child reads the cards the
+        # cache does not hold (all of them when it is cold).  Membership, not the file stamps:
+        # checking those here would read every card once more, and the few changed cards that the
+        # cache holds are read by the parent.
+        cached = getattr(generator.readers, "_cache", None) or {}
+        paths = [p for p in paths if p not in cached]
     siteurl = generator.settings.get("SITEURL") or ""
     base = generator.settings["PATH"]
 

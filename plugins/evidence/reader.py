@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import html
 import logging
 import os
@@ -144,6 +145,9 @@ def card_entry(source_path: str, rel: str, siteurl: str, overrides: dict | None 
         "safe_html": shown,
         "history": extras.get("history") or [],
         "scope": extras.get("scope"),
+        # What the build manifest keys the card by (plugins/speedups/manifest.py): made here, it
+        # travels with Pelican's content cache, so a rebuild need not read the file again to hash it.
+        "source_digest": hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest(),
     }
     date = _date(meta.get("date")) or _date(record["date"])
     if date is None and isinstance(record["year"], int):

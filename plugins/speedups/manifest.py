@@ -139,7 +139,11 @@ def _is_content(obj) -> bool:
 # A card's metadata is what plugins/evidence/reader.py makes of its file and the editors' overrides
 # (``editor``, hashed as it is): these values are stood for by the file's bytes, which hash far faster
 # than the values serialize.
-FROM_CARD_FILE = frozenset({"record", "safe_html", "citations", "history", "scope"})
+FROM_CARD_FILE = frozenset({"record", "safe_html", "citations", "history", "scope", "source_digest"})
+# Values the evidence plugin derives for a card (``article.ev``) from what the card was read from,
+# its URL and SITEURL alone (plugins/evidence/__init__.py link_evidence): the key holds those
+# already, and these are the card's largest values (its RIS repeats the abstract).
+EV_FROM_CARD = frozenset({"ris", "bib", "bib_key", "jsonld", "bottom_line", "bottom_line_html", "cite_name"})
 
 
 def _read_as(obj) -> dict:
@@ -149,8 +153,10 @@ def _read_as(obj) -> dict:
         meta = obj.metadata
         path = getattr(obj, "source_path", None)
         if "record" in meta and path:
-            with open(path, "rb") as fh:
-                source = hashlib.blake2b(fh.read(), digest_size=16).hexdigest()
+            source = meta.get("source_digest")  # the reader's hash of the card's text
+            if source is None:
+                with open(path, "rb") as fh:
+                    source = hashlib.blake2b(fh.read(), digest_size=16).hexdigest()
             cached = {"file": source, **{k: v for k, v in meta.items() if k not in FROM_CARD_FILE}}
         else:
             cached = {"metadata": meta, "content": obj._content}
@@ -204,7 +210,10 @@ def content_digest(obj) -> str:
     object for the build (the evidence plugin finishes ``ev`` before anything is written)."""
     cached = obj.__dict__.get("_manifest_digest")
     if cached is None:
-        data = {"read": _read_as(obj), "ev": getattr(obj, "ev", None),
+        ev = getattr(obj, "ev", None)
+        if isinstance(ev, dict):
+            ev = {k: v for k, v in ev.items() if k not in EV_FROM_CARD}
+        data = {"read": _read_as(obj), "ev": ev,
                 "status": getattr(obj, "status", None), "url": getattr(obj, "url", None),
                 "save_as": getattr(obj, "save_as", None), "template": getattr(obj, "template", None)}
         cached = hashlib.blake2b(_dumps(data, _nested), digest_size=16).hexdigest()
