@@ -26,9 +26,9 @@ or of a topic since removed would otherwise be deployed and never updated.
 
 Bulk files are gzip-compressed, as bulk bibliographic data is published: uncompressed they were
 over half of a large site's bytes (bench/build.py prints the output size), and GitHub Pages refuses a site
-over 1 GB.  They are standard gzip made with ISA-L (PyPI ``isal``), which compresses much faster than zlib;
-the gzip header carries no name and no time, so the bytes depend only on the records (and the
-ISA-L version).
+over 1 GB.  They are standard gzip made with zlib at level 6, gzip's own default; the gzip header
+carries no name and no time, so the bytes depend only on the records (and the zlib version).  Not
+ISA-L, which is faster but was seen to make different bytes of the same text (plugins/exports/chunks.py).
 
 Each file is written member by member (plugins/exports/chunks.py), its text made a few records at
 a time, so a build never holds a whole file, or every record's formatted text, in memory (at tens
@@ -46,7 +46,7 @@ Setting (optional; every key may be left out, and ``scope`` may name some format
 
     EVIDENCE_EXPORTS = {
         "formats": ("csv", "jsonl", "ris", "bib"),   # which formats are written at all
-        "compresslevel": 2,                          # ISA-L's 0-3
+        "compresslevel": 6,                          # zlib's 1-9
         "scope": {"csv": "site", "jsonl": "site", "ris": "topic", "bib": "topic"},
     }
 
@@ -88,9 +88,9 @@ from . import chunks
 
 logger = logging.getLogger(__name__)
 
-# compresslevel: ISA-L's 0-3.  Level 2 trades somewhat larger files for much less build time than
-# zlib's default level.
-DEFAULTS = {"formats": ("csv", "jsonl", "ris", "bib"), "compresslevel": 2,
+# compresslevel: zlib's 1-9.  Level 6 (gzip's default) makes the files about a fifth smaller than
+# levels 1-3, and a rebuild compresses only the members whose records changed.
+DEFAULTS = {"formats": ("csv", "jsonl", "ris", "bib"), "compresslevel": 6,
             "scope": {"csv": "site", "jsonl": "site", "ris": "topic", "bib": "topic"}}
 SCOPES = ("site", "topic", "both")
 # Name of the site-wide set and its files (all.csv.gz ...), as the site-wide feed is feeds/all.atom.xml.

@@ -15,7 +15,10 @@ since is not copied from, and a member whose bytes read back are not the ones re
 replaced by another of the same size and mtime: restored from a backup or a CI cache, copied with
 ``cp -p`` or ``rsync -a``) is made again: size and mtime only suggest the file is the one the
 index describes, the CRC checks each member copied.  The bytes of a member depend only on its text
-(ISA-L, no name, time 0), so a rebuild gives the bytes a full build of the same records gives.
+(zlib, no name, time 0), so a rebuild gives the bytes a full build of the same records gives.  Not
+ISA-L, though it is several times faster: its output for the same text and level was seen to differ
+between two runs on one machine (a card page's packed citations, plugins/evidence/reader.py), which
+breaks byte-identical rebuilds; zlib's is fixed for its version.
 """
 
 from __future__ import annotations
@@ -26,11 +29,17 @@ import json
 import os
 import tempfile
 
-from isal import igzip, isal_zlib
+import gzip
+import zlib
 
 FILE = "exports-chunks.json"
-VERSION = 2  # members as [offset, length, CRC-32 of their bytes]
+VERSION = 3  # members as [offset, length, CRC-32 of their bytes], made by zlib
 PER_MEMBER = 16  # records per member on average: ~16 × a few KB of text, above deflate's 32 KB window
+
+
+def compress(data: bytes, level: int) -> bytes:
+    """One gzip member of ``data``: no file name, time 0, so its bytes depend on ``data`` alone."""
+    return gzip.compress(data, level, mtime=0)
 
 
 def ends_member(record_id: str) -> bool:
@@ -106,7 +115,7 @@ class MemberFile:
 
     def _emit(self, key: str, data: bytes) -> None:
         self.fh.write(data)
-        self.members[key] = [self.offset, len(data), isal_zlib.crc32(data)]
+        self.members[key] = [self.offset, len(data), zlib.crc32(data)]
         self.offset += len(data)
 
     def _old_bytes(self, key: str) -> bytes | None:
@@ -116,7 +125,7 @@ class MemberFile:
             return None
         self.src.seek(where[0])
         data = self.src.read(where[1])
-        return data if len(data) == where[1] and isal_zlib.crc32(data) == where[2] else None
+        return data if len(data) == where[1] and zlib.crc32(data) == where[2] else None
 
     def copy(self, key: str) -> bool:
         """Copy the last build's member with this key; False if it cannot be read back as written."""
@@ -130,7 +139,7 @@ class MemberFile:
     def emit_made(self, key: str, text: str) -> None:
         self.index.made += 1
         self._emit(key if key not in self.members else f"{key}:{self.offset}",
-                   igzip.compress(text.encode("utf-8"), self.level, mtime=0))
+                   compress(text.encode("utf-8"), self.level))
 
     def write_member(self, keys: list[str], make_text) -> None:
         """A member of the records with these keys; ``make_text()`` gives its text when it must be made."""
@@ -140,12 +149,12 @@ class MemberFile:
         if self.copy(key):
             return
         self.index.made += 1
-        self._emit(key, igzip.compress(make_text().encode("utf-8"), self.level, mtime=0))
+        self._emit(key, compress(make_text().encode("utf-8"), self.level))
 
     def close(self) -> int:
         try:
             if self.offset == 0:  # no records: still a valid, empty gzip file
-                self._emit("empty", igzip.compress(b"", self.level, mtime=0))
+                self._emit("empty", compress(b"", self.level))
             self.fh.close()
             if self.src:
                 self.src.close()
