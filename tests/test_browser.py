@@ -159,8 +159,8 @@ def test_pages_work_without_javascript(site, open_page):
     page.wait_for_url(re.compile(r"/topics/tms/design/review/page/2/$"))
     assert page.locator(".listing-main .ev-item").count() > 0
     page.goto(site.url("/topics/tms/design/rct/"))  # trials with and without results: two orders
-    page.locator('nav.sort a[href$="/design/rct/level/"]').click()
-    page.wait_for_url(re.compile(r"/topics/tms/design/rct/level/$"))
+    page.locator('p.sort a[href$="/tms/all/level/"]').click()
+    page.wait_for_url(re.compile(r"/topics/tms/all/level/$"))
     assert page.locator('nav.sort a[aria-current="page"]').inner_text().strip() == "Strongest evidence first"
 
     # a status facet

@@ -124,10 +124,20 @@ def test_a_design_listing_whose_two_orders_agree_is_written_once(site):
     page = soup(review / "index.html")
     assert page.select_one("nav.sort") is None
     assert page.select_one("p.sort").get_text() == "Newest first, which here is also the order by strength of evidence."
-    # randomized trials mix registrations without results (no level) with trials that have them
-    rct = soup(out / "topics/tms/design/rct/level/index.html")
-    assert rct.select_one('.sort a[aria-current="page"]').get_text() == "Strongest evidence first"
-    assert card_ids(rct) != card_ids(soup(out / "topics/tms/design/rct/index.html"))
+
+def test_a_facet_listing_is_newest_first_and_links_the_topics_strongest_first_listing(site):
+    """Randomized trials mix registrations without results (no level) with trials that have them, so
+    the two orders differ; only the topic's whole evidence is written strongest first as well (a
+    second copy of every facet listing was a fifth of a large site's listing bytes)."""
+    out = site["out"]
+    rct = out / "topics/tms/design/rct"
+    assert (rct / "index.html").exists() and not (rct / "level").exists()
+    page = soup(rct / "index.html")
+    assert page.select_one("nav.sort") is None
+    note = page.select_one("p.sort")
+    assert note.get_text().startswith("Newest first. ")
+    assert note.select_one("a")["href"].endswith("topics/tms/all/level/")
+    assert (out / "topics/tms/all/level/index.html").exists()
 
 
 def test_status_listing_has_only_that_status(site):
@@ -137,8 +147,8 @@ def test_status_listing_has_only_that_status(site):
         expected = {rid for rid, r in records.items()
                     if "tms" in r["topics"] and r["source"] == "ctgov" and r["status"] == status.upper()}
         assert expected and set(seen) == expected, status
-    # and sorted by evidence level as well
-    assert (out / "topics/tms/status/completed/level/index.html").exists()
+    # newest first only: strongest first is the topic's all/level/ listing
+    assert not (out / "topics/tms/status/completed/level").exists()
 
 
 def test_facet_menu_counts_and_links_resolve(site):

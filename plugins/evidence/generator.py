@@ -257,9 +257,12 @@ class EvidencePagesGenerator(Generator):
             pages = max(1, math.ceil(len(items) / page_size))
             orders = {seg: sorted(items, key=lambda a, key=key: (_unpinned(a), key(a)))
                       for seg, (_label, key) in SORTS.items()}
-            # The cards of one design mostly share its level, and then strongest first is newest
-            # first: such a listing is written once, and its sort menu says the orders agree.
-            sorts = [seg for seg in SORTS if not seg or kind != "design" or orders[seg] != orders[""]]
+            # Strongest first is written for a topic's whole evidence only.  A design's or a
+            # status's cards mostly share one level, and a second copy of every facet listing was a
+            # fifth of a large site's listing bytes (issue 14's size limits): those pages say which
+            # order they are in and link the topic's strongest-first listing.
+            agree = orders["level/"] == orders[""]
+            sorts = [seg for seg in SORTS if not seg or kind == "all"]
             for sort_seg in sorts:
                 sort_label, ordered = SORTS[sort_seg][0], orders[sort_seg]
                 first = base + sort_seg
@@ -276,7 +279,7 @@ class EvidencePagesGenerator(Generator):
                         page_number=n, page_count=pages, page_urls=page_urls,
                         prev_url=page_urls[n - 2] if n > 1 else None,
                         next_url=page_urls[n] if n < pages else None,
-                        sort_label=sort_label, sort_links=sort_links, page_url=url,
+                        sort_label=sort_label, sort_links=sort_links, orders_agree=agree, page_url=url,
                         page_title=f"{data['topic'].name}: {label}"
                         + (f" ({sort_label.lower()})" if sort_seg else "")
                         + (f", page {n} of {pages}" if pages > 1 else ""),
