@@ -202,6 +202,11 @@ def test_card_page_fields(site):
     assert labels == ["BACKGROUND", "OBJECTIVE", "METHODS", "RESULTS", "CONCLUSION"]
     bottom = card.select_one(".bottom-line")
     assert text(bottom).startswith("Bottom line Improved understanding of pain physiopathology")
+    # the conclusions are on the page once: the abstract's CONCLUSION section points up to them
+    assert text(card).count("Improved understanding of pain physiopathology") == 1
+    conclusion = card.select(".abstract-section")[-1]
+    assert text(conclusion).startswith("CONCLUSION Shown above as the bottom line")
+    assert conclusion.select_one("a")["href"] == "#bottom-line-h"
     assert [text(li) for li in card.select(".terms")[0].select("li")] == \
         ["Humans", "Nociceptors", "Pain", "Pain Perception"]
     links = {a["href"] for a in page.select(".source-links a")}
