@@ -65,6 +65,7 @@ def shipped() -> str:
     [
         (lambda s: s.replace('slug = "pgx"', 'slug = "PGx Testing"'), "slug must be"),
         (lambda s: s.replace('slug = "pgx"', 'slug = "tms"'), "duplicate slug"),
+        (lambda s: s.replace('slug = "pgx"', 'slug = "all"'), "slug 'all' is reserved"),
         (lambda s: s.replace('name = "Psilocybin"\n', ""), "topic 'psilocybin': name must be"),
         (lambda s: s.replace('"query.intr" = "psilocybin OR psilocin OR COMP360"', '"intr" = "psilocybin"'), "ctgov.intr"),
         (lambda s: s.replace("[scope]", "[scoop]").replace("[scope.", "[scoop."), "[scope]: missing table"),

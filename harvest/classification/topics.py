@@ -17,6 +17,9 @@ from harvest.sources.metapsy.pool import METAPSY_RE
 TOPICS_PATH = Path(__file__).with_name("topics.toml")
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Names the site already uses beside the topics' slugs: the site-wide downloads and feed
+# (downloads/all.*, feeds/all.atom.xml) would be overwritten by a topic's own.
+RESERVED_SLUGS = frozenset({"all"})
 _TOPIC_KEYS = {"slug", "name", "summary", "pubmed_query", "ctgov", "terms", "mesh", "context", "hints", "metapsy"}
 _SCOPE_KEYS = {"name", "pubmed", "ctgov", "terms", "mesh", "ignore", "context", "hints", "healthy"}
 
@@ -94,6 +97,8 @@ def load_topics(path: str | Path | None = None) -> list[Topic]:
             where = f"topic {slug!r}"
         if not isinstance(slug, str) or not SLUG_RE.match(slug):
             fail(where, "slug must be lowercase letters, digits and single hyphens")
+        if slug in RESERVED_SLUGS:
+            fail(where, f"slug {slug!r} is reserved (the site-wide downloads and feed use it)")
         if slug in seen:
             fail(where, "duplicate slug")
         seen.add(slug)
