@@ -22,17 +22,7 @@ import os
 
 from . import editorial
 
-try:  # the build manifest's salt of the project's code (plugins/speedups), also when speedups is off
-    from speedups.manifest import build_salt
-except ImportError:
-    import importlib.util as _util
-
-    _spec = _util.spec_from_file_location(
-        "speedups_manifest", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                          "speedups", "manifest.py"))
-    _manifest = _util.module_from_spec(_spec)
-    _spec.loader.exec_module(_manifest)
-    build_salt = _manifest.build_salt
+from .keys import manifest  # the build manifest's salt of the project's code
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +35,7 @@ def read_salt(settings: dict) -> str:
     """Digest of what a reading depends on besides the file: the overrides file's bytes, the reading
     settings and ``build_salt(settings)`` (the project's code and library versions)."""
     h = hashlib.blake2b(digest_size=16)
-    h.update(build_salt(settings).encode())
+    h.update(manifest.build_salt(settings).encode())
     h.update(json.dumps({k: settings.get(k) for k in READ_SETTINGS}, sort_keys=True, default=str).encode())
     try:
         with open(editorial.overrides_path(settings), "rb") as fh:

@@ -72,17 +72,9 @@ from harvest.cards.citations import RIS_EOL, abstract_text, bibtex_key, to_bibte
 from harvest.records.record import ordered, valid_nct, valid_pmid
 from harvest.records.sanitize import one_line
 from evidence import model  # a sibling plugin: PLUGIN_PATHS puts plugins/ on sys.path
-try:  # cards' keys, as the build manifest makes them
-    from speedups.manifest import build_salt, content_digest
-except ImportError:  # speedups is not among this build's PLUGINS: its manifest module stands alone
-    import importlib.util as _util
+from evidence.keys import manifest as _manifest  # cards' keys, as the build manifest makes them
 
-    _spec = _util.spec_from_file_location(
-        "speedups_manifest", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                          "speedups", "manifest.py"))
-    _manifest = _util.module_from_spec(_spec)
-    _spec.loader.exec_module(_manifest)
-    build_salt, content_digest = _manifest.build_salt, _manifest.content_digest
+build_salt, content_digest = _manifest.build_salt, _manifest.content_digest
 
 from . import chunks
 

@@ -45,16 +45,6 @@ from harvest.fileio import mirror_tree
 
 from . import pages, parts
 
-try:  # the build manifest's keys (plugins/speedups/manifest.py), also when speedups is not a plugin
-    from speedups import manifest
-except ImportError:
-    import importlib.util as _util
-
-    _spec = _util.spec_from_file_location(
-        "speedups_manifest", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                          "speedups", "manifest.py"))
-    manifest = _util.module_from_spec(_spec)
-    _spec.loader.exec_module(manifest)
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +99,9 @@ def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str,
         n_parts = parts.count(len(cards), opts["part_size"])
         docs: list[dict[str, bytes]] = [{} for _ in range(n_parts)]
         template = generator.get_template("search_doc")
+        # The build manifest's keys; imported here, not when this plugin is loaded: the evidence
+        # plugin may come later in PLUGINS, and it is loaded by the time cards are indexed.
+        from evidence.keys import manifest
         # A card's document is rendered only when its key changed (parts.DocCache); like a page the
         # build manifest may skip, it is rendered without the context's card collections.
         try:
