@@ -258,9 +258,9 @@ class EvidencePagesGenerator(Generator):
             orders = {seg: sorted(items, key=lambda a, key=key: (_unpinned(a), key(a)))
                       for seg, (_label, key) in SORTS.items()}
             # Strongest first is written for a topic's whole evidence only.  A design's or a
-            # status's cards mostly share one level, and a second copy of every facet listing was a
-            # fifth of a large site's listing bytes (issue 14's size limits): those pages say which
-            # order they are in and link the topic's strongest-first listing.
+            # status's cards mostly share one level, and a second copy of every facet listing is a
+            # large share of a big site's listing bytes (issue 14's size limits): those pages say
+            # which order they are in and link the topic's strongest-first listing.
             agree = orders["level/"] == orders[""]
             sorts = [seg for seg in SORTS if not seg or kind == "all"]
             for sort_seg in sorts:

@@ -20,8 +20,9 @@ import json
 import logging
 import os
 
-from . import editorial
+from harvest.fileio import atomic_write
 
+from . import editorial
 from .keys import manifest  # the build manifest's salt of the project's code
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,4 @@ def check(pelican) -> None:
         os.remove(cache)
     if stale:
         logger.info("content cache: %d reader cache(s) dropped (overrides, settings or code changed)", len(stale))
-    os.makedirs(settings["CACHE_PATH"], exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(salt)
+    atomic_write(path, salt.encode("utf-8"))

@@ -74,14 +74,14 @@ from harvest.records.sanitize import one_line
 from evidence import model  # a sibling plugin: PLUGIN_PATHS puts plugins/ on sys.path
 from evidence.keys import manifest as _manifest  # cards' keys, as the build manifest makes them
 
-build_salt, content_digest = _manifest.build_salt, _manifest.content_digest
-
 from . import chunks
+
+build_salt, content_digest = _manifest.build_salt, _manifest.content_digest
 
 logger = logging.getLogger(__name__)
 
-# compresslevel: zlib's 1-9.  Level 6 (gzip's default) makes the files about a fifth smaller than
-# levels 1-3, and a rebuild compresses only the members whose records changed.
+# compresslevel: zlib's 1-9.  Level 6 (gzip's default) makes smaller files than the fast levels, and a
+# rebuild compresses only the members whose records changed.
 DEFAULTS = {"formats": ("csv", "jsonl", "ris", "bib"), "compresslevel": 6,
             "scope": {"csv": "site", "jsonl": "site", "ris": "topic", "bib": "topic"}}
 SCOPES = ("site", "topic", "both")

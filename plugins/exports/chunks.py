@@ -24,13 +24,14 @@ breaks byte-identical rebuilds; zlib's is fixed for its version.
 from __future__ import annotations
 
 import filecmp
+import gzip
 import hashlib
 import json
 import os
 import tempfile
-
-import gzip
 import zlib
+
+from harvest.fileio import atomic_write
 
 FILE = "exports-chunks.json"
 VERSION = 3  # members as [offset, length, CRC-32 of their bytes], made by zlib
@@ -40,6 +41,12 @@ PER_MEMBER = 16  # records per member on average: ~16 × a few KB of text, above
 def compress(data: bytes, level: int) -> bytes:
     """One gzip member of ``data``: no file name, time 0, so its bytes depend on ``data`` alone."""
     return gzip.compress(data, level, mtime=0)
+
+
+def member_key(fmt: str, level: int, first: bool, keys: list) -> str:
+    """A member's key: its format, level, whether it opens the file, and its records' keys."""
+    data = json.dumps([fmt, level, first, keys]).encode("utf-8")
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def ends_member(record_id: str) -> bool:
@@ -84,12 +91,8 @@ class Index:
     def save(self) -> None:
         if not self.path or self.new == self.old:
             return
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        tmp = self.path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"version": VERSION, "output": self.output, "salt": self.salt, "files": self.new}, fh,
-                      separators=(",", ":"))
-        os.replace(tmp, self.path)
+        atomic_write(self.path, json.dumps({"version": VERSION, "output": self.output, "salt": self.salt,
+                                            "files": self.new}, separators=(",", ":")).encode("utf-8"))
 
 
 class MemberFile:
@@ -106,12 +109,6 @@ class MemberFile:
         self.fh = os.fdopen(fd, "wb")
         self.offset = 0
         self.members: dict[str, list[int]] = {}
-        self.keys: list[str] = []  # the records of the member being filled
-        self.texts: list = []  # their text, or None while the member may still be copied
-
-    def member_key(self, keys: list[str]) -> str:
-        data = json.dumps([self.fmt, self.level, self.offset == 0, keys]).encode("utf-8")
-        return hashlib.blake2b(data, digest_size=16).hexdigest()
 
     def _emit(self, key: str, data: bytes) -> None:
         self.fh.write(data)
@@ -143,7 +140,7 @@ class MemberFile:
 
     def write_member(self, keys: list[str], make_text) -> None:
         """A member of the records with these keys; ``make_text()`` gives its text when it must be made."""
-        key = self.member_key(keys)
+        key = member_key(self.fmt, self.level, self.offset == 0, keys)
         if key in self.members:  # the same records twice in one file cannot happen; be safe anyway
             key = f"{key}:{self.offset}"
         if self.copy(key):
@@ -198,8 +195,7 @@ def write_files(paths: list[str], level: int, index: Index, fmt: str, sets: list
             plan, start, offset0 = [], 0, not header
             for n, i in enumerate(members):
                 if ends_member(ids[i]) or n == len(members) - 1:
-                    key = hashlib.blake2b(json.dumps([fmt, level, offset0 and start == 0, keys[k][start:n + 1]])
-                                          .encode("utf-8"), digest_size=16).hexdigest()
+                    key = member_key(fmt, level, offset0 and start == 0, keys[k][start:n + 1])
                     copy = key in out.old
                     plan.append((start, n + 1, key, copy))
                     start = n + 1

@@ -45,7 +45,6 @@ from harvest.fileio import mirror_tree
 
 from . import pages, parts
 
-
 logger = logging.getLogger(__name__)
 
 # part_size: most cards in one Pagefind index (plugins/search/parts.py); Pagefind's memory grows with

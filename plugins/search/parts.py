@@ -27,6 +27,8 @@ import math
 import os
 import pickle
 
+from harvest.fileio import atomic_write
+
 MANIFEST = "search-parts.json"
 
 
@@ -109,8 +111,5 @@ class DocCache:
     def save(self, k: int, docs: dict[str, tuple[str, str]], old: dict) -> None:
         if not self.cache_path or docs == old:
             return
-        os.makedirs(self.cache_path, exist_ok=True)
-        tmp = self._file(k) + ".tmp"
-        with open(tmp, "wb") as fh:
-            pickle.dump({"salt": self.salt, "output": self.output, "docs": docs}, fh, pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, self._file(k))
+        atomic_write(self._file(k), pickle.dumps({"salt": self.salt, "output": self.output, "docs": docs},
+                                                 pickle.HIGHEST_PROTOCOL))
