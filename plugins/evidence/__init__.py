@@ -117,8 +117,10 @@ def link_evidence(generator):
         return sorted(items, key=lambda i: (list(model.LINK_GRADES).index(i[1]), key(i[0])))
 
     topics = load_topics(settings.get("EVIDENCE_TOPICS") or None)
+    # A card's harvest day is the day of a run report that lists it as written.  A card no kept
+    # report lists has none: the latest run's day would claim it was harvested that night, and
+    # every night after.
     harvested = _harvest_dates(runs)
-    fallback_day = (report or {}).get("finished", "")[:10] or None
     for art in cards:
         rec = art.record
         linked_trials = [{"id": n, "article": by_id.get(f"ctgov:{n}"), "grade": g,
@@ -156,7 +158,7 @@ def link_evidence(generator):
             "stopped": rec["status"] in model.STOPPED_STATUSES,
             "linked_trials": linked_trials,
             "linked_publications": linked_pubs,
-            "harvested_on": harvested.get(rec["id"]) or fallback_day,
+            "harvested_on": harvested.get(rec["id"]),
             "jsonld": filters.jsonld(rec, art, settings.get("SITEURL") or ""),
             "topic_names": [{"slug": t.slug, "name": t.name} for t in topics if t.slug in rec["topics"]],
             "ris": cite["ris"],
