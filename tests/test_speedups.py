@@ -2,10 +2,11 @@
 
 import filecmp
 import os
+import shutil
 import sys
 from pathlib import Path
 
-from sitebuild import ROOT, build_site, sample_records
+from sitebuild import ROOT, build_site, pelican_build, sample_records
 
 sys.path.insert(0, str(ROOT / "plugins"))
 
@@ -120,3 +121,23 @@ def test_manifest_pages_cannot_read_the_card_collections():
                    "{% if evidence %}x{% endif %}", "{{ evidence.0 }}"):
         with pytest.raises(manifest.ManifestError, match="'evidence'"):
             env.from_string(source).render(context)
+
+
+def test_theme_static_files_are_copied_only_when_their_bytes_changed(tmp_path):
+    # A copy of the project's theme, so that the test can change one of its static files.
+    theme = tmp_path / "theme"
+    shutil.copytree(ROOT / "theme", theme)
+    records, _editors = sample_records()
+    settings = {"THEME": str(theme)}
+    out = build_site(tmp_path, records[:3], editor_content=False, settings=settings)
+    css, js = out / "theme" / "css" / "site.css", out / "theme" / "js" / "cite.js"
+    assert css.read_bytes() == (theme / "static" / "css" / "site.css").read_bytes()
+    for path in (css, js):
+        os.utime(path, ns=(1, 1))  # make a rewrite visible even within one clock tick
+    pelican_build(tmp_path, settings=settings)
+    assert (css.stat().st_mtime_ns, js.stat().st_mtime_ns) == (1, 1)
+    changed = (theme / "static" / "css" / "site.css").read_bytes() + b"\n.changed-by-the-test { }\n"
+    (theme / "static" / "css" / "site.css").write_bytes(changed)
+    pelican_build(tmp_path, settings=settings)
+    assert css.read_bytes() == changed
+    assert js.stat().st_mtime_ns == 1

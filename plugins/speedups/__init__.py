@@ -17,6 +17,8 @@ with "w", and truncating and rewriting a file that has data costs more than read
 system may flush on truncate-and-rewrite).  Pelican lets a plugin supply the writer
 (``get_writer``): this one keeps Pelican's overwrite bookkeeping and buffers each page, writing it
 on close only when the bytes differ, so an unchanged page keeps its bytes and its mtime.
+The theme's static files, which Pelican copies on every build, get the same treatment
+(theme_static.py).
 
 Objects that live for the whole build are frozen out of the cyclic garbage collector as they are
 made (``gc.freeze`` at start-up and as each card is read), so collections stop walking every card
@@ -45,7 +47,7 @@ from pelican.utils import get_relative_path, path_to_url, sanitised_join
 
 from harvest.fileio import atomic_write, write_if_changed
 
-from . import manifest
+from . import manifest, theme_static
 
 logger = logging.getLogger(__name__)
 
@@ -263,4 +265,5 @@ def register():
     signals.article_generator_pretaxonomy.connect(_freeze_heap)  # the last one
     signals.article_generator_finalized.connect(_drop_unwritten_taxonomies)
     signals.get_writer.connect(_get_writer)
+    signals.static_generator_finalized.connect(theme_static.copy_theme_static)
     signals.finalized.connect(_save_manifest)
