@@ -8,6 +8,7 @@ import gzip
 import io
 import json
 import re
+import subprocess
 import sys
 import zlib
 from pathlib import Path
@@ -16,9 +17,10 @@ import jsonschema
 import pytest
 from bs4 import BeautifulSoup
 
+from harvest.cards.card import write_card
 from harvest.cards.citations import bibtex_key, to_bibtex, to_ris
 from harvest.records.record import FIELDS
-from sitebuild import ROOT, derive
+from sitebuild import CONF, ROOT, derive, real_records
 from test_citations import HOSTILE_TITLE, pain_review
 from test_feeds import SITEURL, extras_sites
 
@@ -239,3 +241,21 @@ def test_scope_setting_merges_per_format_and_refuses_unknown_values():
                                          "ris": ["tms.ris.gz"], "bib": ["tms.bib.gz"]}
     with pytest.raises(ValueError, match=r"^EVIDENCE_EXPORTS: scope of 'bib' is 'topics', not one of site, topic, both$"):
         settings_of({"EVIDENCE_EXPORTS": {"scope": {"bib": "topics"}}})
+
+
+@pytest.mark.parametrize("formats,line", [
+    (["csv", "xlsx"], "ERROR: EVIDENCE_EXPORTS: unknown format 'xlsx' (known: csv, jsonl, ris, bib)"),
+    ("csv", "ERROR: EVIDENCE_EXPORTS: formats is 'csv', not a list of formats (known: csv, jsonl, ris, bib)"),
+])
+def test_a_bad_exports_setting_stops_the_build_with_one_line_naming_it(tmp_path, formats, line):
+    content = tmp_path / "content"
+    (content / "evidence").mkdir(parents=True)
+    write_card(content, real_records("metapub/tests/fixtures/pmid_xml/24794070.xml")[0])
+    setting = json.dumps({"formats": formats})
+    proc = subprocess.run([sys.executable, "-m", "pelican", str(content), "-o", str(tmp_path / "out"),
+                           "-s", str(CONF), "--fatal", "errors", "-e", f"EVIDENCE_EXPORTS={setting}",
+                           f"CACHE_PATH={json.dumps(str(tmp_path / 'cache'))}"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines() == [line]
+    assert not (tmp_path / "out").exists()

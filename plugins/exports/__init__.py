@@ -62,6 +62,7 @@ import io
 import json
 import logging
 import os
+import sys
 from importlib import resources
 
 from pelican import signals
@@ -116,6 +117,9 @@ def settings_of(settings: dict) -> dict:
     given = settings.get("EVIDENCE_EXPORTS") or {}
     options = {**DEFAULTS, **given}
     options["scope"] = {**DEFAULTS["scope"], **(given.get("scope") or {})}
+    if not isinstance(options["formats"], (list, tuple)):
+        raise ValueError(f"EVIDENCE_EXPORTS: formats is {options['formats']!r}, not a list of formats "
+                         f"(known: {', '.join(SUFFIX)})")
     for fmt in options["formats"]:
         if fmt not in SUFFIX:
             raise ValueError(f"EVIDENCE_EXPORTS: unknown format {fmt!r} (known: {', '.join(SUFFIX)})")
@@ -316,7 +320,7 @@ def write_members(settings: dict, output_path: str, downloads: str, sets: list, 
                 record, url, card, _d = entries[i]
                 card = card or {}
                 return (card["ris"] if card.get("ris") is not None else to_ris(record, url)) + RIS_EOL
-        elif fmt == "bib":
+        else:  # "bib": check_settings let only SUFFIX's formats into the build
             base = [bibtex_key(record) for record, _u, _c, _d in entries]
             unique = [unique_keys([entries[i][0] for i in members], [base[i] for i in members]) for members in indexes]
             keys = [[f"{entries[i][3]}:{key}" for i, key in zip(members, made)] for members, made in zip(indexes, unique)]
@@ -327,8 +331,6 @@ def write_members(settings: dict, output_path: str, downloads: str, sets: list, 
                 reuse = card.get("bib") is not None and card.get("bib_key") == key
                 # Entries are separated by one blank line: "\n".join of entries that end in "\n".
                 return ("\n" if n else "") + (card["bib"] if reuse else to_bibtex(record, key, url))
-        else:
-            raise ValueError(f"unknown export format {fmt!r}")
         made = chunks.write_files(paths, level, index, fmt, indexes, ids, keys, text_of,
                                   header=_csv_header() if fmt == "csv" else "", text_varies=fmt == "bib")
         sizes[fmt] = {name: size for (name, _label, _m), size in zip(chosen, made)}
@@ -403,5 +405,16 @@ def get_generators(pelican):
     return ExportsGenerator
 
 
+def check_settings(pelican) -> None:
+    """`initialized` signal: a bad EVIDENCE_EXPORTS stops the build before anything is read."""
+    try:
+        settings_of(pelican.settings)
+    except ValueError as exc:
+        # Raising here would bury the line under Pelican's traceback; whoever set it needs only this.
+        print(f"ERROR: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
 def register():
+    signals.initialized.connect(check_settings)
     signals.get_generators.connect(get_generators)
