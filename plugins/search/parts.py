@@ -75,11 +75,8 @@ def load(cache_path: str | None, output: str) -> dict:
 def save(cache_path: str | None, output: str, parts: dict[str, str]) -> None:
     if not cache_path:
         return
-    os.makedirs(cache_path, exist_ok=True)
-    tmp = os.path.join(cache_path, MANIFEST + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump({"output": os.path.abspath(output), "parts": parts}, fh, indent=1, sort_keys=True)
-    os.replace(tmp, os.path.join(cache_path, MANIFEST))
+    data = json.dumps({"output": os.path.abspath(output), "parts": parts}, indent=1, sort_keys=True)
+    atomic_write(os.path.join(cache_path, MANIFEST), data.encode("utf-8"))
 
 
 def intact(output: str, k: int) -> bool:

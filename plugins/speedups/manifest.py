@@ -47,6 +47,8 @@ import platform
 import sys
 from pathlib import Path
 
+from harvest.fileio import atomic_write
+
 logger = logging.getLogger(__name__)
 
 FILE = "pages-manifest.json"
@@ -342,13 +344,10 @@ class Manifest:
             return
         if self.new == self.old and self.rendered == self.was_rendered == []:  # a no-change build writes nothing
             return
-        os.makedirs(self.path.rsplit(os.sep, 1)[0], exist_ok=True)
-        tmp = self.path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            # "rendered": which pages the last build had to render (for the curious, and the tests).
-            json.dump({"output": self.output, "salt": self.salt, "pages": self.new,
-                       "rendered": sorted(self.rendered)}, fh, sort_keys=True, separators=(",", ":"))
-        os.replace(tmp, self.path)
+        # "rendered": which pages the last build had to render (for the curious, and the tests).
+        data = json.dumps({"output": self.output, "salt": self.salt, "pages": self.new,
+                           "rendered": sorted(self.rendered)}, sort_keys=True, separators=(",", ":"))
+        atomic_write(self.path, data.encode("utf-8"))
         logger.info("build manifest: %d page(s) rendered, %d unchanged and not rendered",
                     len(self.rendered), self.skipped)
 
