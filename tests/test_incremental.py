@@ -7,13 +7,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 
-from sitebuild import REFERENCE_DATE, build_site, derive, sample_records
+from sitebuild import REFERENCE_DATE, build_site, derive, pelican_build, sample_records
 
 pytestmark = pytest.mark.slow
 
@@ -340,3 +341,17 @@ def test_the_content_cache_is_dropped_when_what_cards_are_read_with_changes(tmp_
     assert readcache.read_salt({**settings, "SITEURL": "https://example.org"}) != first
     overrides.write_text('[["pubmed:1"]]\naction = "hide"\n', encoding="utf-8")
     assert readcache.read_salt(settings) != first
+
+
+def test_a_no_change_rebuild_rewrites_none_of_the_plugins_cache_files(tmp_path):
+    records, editors = sample_records()
+    build_site(tmp_path, records, editors=editors, reference_date=REFERENCE_DATE, settings=PARTS)
+    # The build manifest records which pages the last build rendered: all of them, then none.
+    pelican_build(tmp_path, reference_date=REFERENCE_DATE, settings=PARTS)
+    # Pelican's own content caches (*-Readers) are Pelican's to write; the plugins' files are ours.
+    ours = [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and not p.name.endswith("-Readers")]
+    assert {"pages-manifest.json", "search-parts.json"} <= {p.name for p in ours}
+    for path in ours:
+        os.utime(path, ns=(1, 1))  # make a rewrite visible even within one clock tick
+    pelican_build(tmp_path, reference_date=REFERENCE_DATE, settings=PARTS)
+    assert [p.name for p in ours if p.stat().st_mtime_ns != 1] == []

@@ -27,7 +27,7 @@ import math
 import os
 import pickle
 
-from harvest.fileio import atomic_write
+from harvest.fileio import atomic_write, holds
 
 MANIFEST = "search-parts.json"
 
@@ -75,8 +75,10 @@ def load(cache_path: str | None, output: str) -> dict:
 def save(cache_path: str | None, output: str, parts: dict[str, str]) -> None:
     if not cache_path:
         return
-    data = json.dumps({"output": os.path.abspath(output), "parts": parts}, indent=1, sort_keys=True)
-    atomic_write(os.path.join(cache_path, MANIFEST), data.encode("utf-8"))
+    data = json.dumps({"output": os.path.abspath(output), "parts": parts}, indent=1, sort_keys=True).encode("utf-8")
+    path = os.path.join(cache_path, MANIFEST)
+    if not holds(path, data):  # a no-change build writes nothing
+        atomic_write(path, data)
 
 
 def intact(output: str, k: int) -> bool:
