@@ -22,7 +22,9 @@ SOURCE_REPOSITORY_URL = "https://github.com/mood-evidence-atlas/mood-evidence-at
 PATH = "content"
 THEME = str(_ROOT / "theme")
 PLUGIN_PATHS = [str(_ROOT / "plugins")]
-PLUGINS = ["speedups", "evidence", "feeds", "exports", "seo", "search"]
+# prune last: its `finalized` removes stale output files after every other plugin has written
+# (receivers run in PLUGINS order; search's `finalized` waits for its index first).
+PLUGINS = ["speedups", "evidence", "feeds", "exports", "seo", "search", "prune"]
 
 # Evidence cards are articles; editor pages (incl. topic explainers) are pages.
 ARTICLE_PATHS = ["evidence"]

@@ -57,6 +57,26 @@ def write_if_changed(path: str | os.PathLike, data: bytes) -> bool:
     return True
 
 
+# The site build's named signal (blinker, as Pelican's own signals are) by which a writer says that it
+# made an output file, written or found unchanged: plugins/prune removes what an earlier build made
+# and this one did not.  The harvester never sends it.
+OUTPUT_MADE = "atlas_output_made"
+
+
+def claim(path: str | os.PathLike) -> None:
+    """This build made the output file at `path` (written now or left unchanged: claim both)."""
+    from blinker import signal  # imported by site builds only
+
+    signal(OUTPUT_MADE).send(os.fspath(path))
+
+
+def claim_tree(path: str | os.PathLike) -> None:
+    """Every file under the output folder `path` is this build's: its writer keeps it in step itself."""
+    from blinker import signal
+
+    signal(OUTPUT_MADE).send(os.fspath(path), tree=True)
+
+
 def mirror_tree(src: str | os.PathLike, dst: str | os.PathLike) -> int:
     """Make `dst` hold exactly the files of `src`: write new and changed ones, delete the rest.
 

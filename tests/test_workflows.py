@@ -38,3 +38,22 @@ def test_actionlint_rejects_a_broken_workflow(tmp_path):
                    "      - uses: actions/checkout@v2\n      - run: echo ${{ needs.nope.outputs.x }}\n")
     done = lint(bad)
     assert done.returncode != 0 and "needs.nope" in done.stdout
+
+
+def test_the_nightly_build_starts_from_the_last_nights_output_and_cache():
+    # The build manifest skips only pages whose file is still in output/, and plugins/prune removes
+    # only what the list in cache/ says the last build made: the two are kept, and restored, together.
+    import yaml
+
+    doc = yaml.safe_load((WORKFLOWS / "nightly.yml").read_text(encoding="utf-8"))
+    steps = doc["jobs"]["build"]["steps"]
+    build = next(i for i, s in enumerate(steps) if "nightly-build.sh" in (s.get("run") or ""))
+    cached = [(i, s) for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("actions/cache@")]
+    assert len(cached) == 1, cached
+    i, step = cached[0]
+    assert i < build
+    assert set(step["with"]["path"].split()) == {"cache", "output"}
+    assert step["with"]["key"] == "build-cache-${{ github.run_id }}"
+    assert step["with"]["restore-keys"] == "build-cache-"
+    upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-pages-artifact@"))
+    assert upload["with"]["path"] == "output"

@@ -19,7 +19,7 @@ import json
 import os
 import re
 
-from harvest.fileio import write_if_changed
+from harvest.fileio import claim, write_if_changed
 
 FILE = "edition.json"
 KINDS = ("live", "snapshot")
@@ -87,4 +87,5 @@ def write(output_path: str, context: dict, data_path: str) -> bool:
     edition = context.get("edition") or {}
     site = (context.get("freshness") or {}).get("site") or {}
     data = dumps(payload(edition, site, data_path))
+    claim(os.path.join(output_path, FILE))
     return write_if_changed(os.path.join(output_path, FILE), data)

@@ -21,7 +21,7 @@ from collections import Counter
 
 from pelican.generators import Generator
 
-from harvest.fileio import atomic_write, holds
+from harvest.fileio import atomic_write, claim, holds
 
 from . import charts, edition, edition_file, filters, glance, model
 from . import meta as metaanalysis
@@ -214,6 +214,7 @@ class EvidencePagesGenerator(Generator):
 
     def _write_bytes(self, rel, data: bytes):
         path = os.path.join(self.output_path, rel)
+        claim(path)
         if not holds(path, data):  # unchanged: keep the file (and its mtime)
             atomic_write(path, data)
 

@@ -68,7 +68,7 @@ from importlib import resources
 from pelican import signals
 from pelican.generators import Generator
 
-from harvest.fileio import write_if_changed
+from harvest.fileio import claim, write_if_changed
 from harvest.cards.citations import RIS_EOL, abstract_text, bibtex_key, to_bibtex, to_ris, unique_keys
 from harvest.records.record import ordered, valid_nct, valid_pmid
 from harvest.records.sanitize import one_line
@@ -331,6 +331,8 @@ def write_members(settings: dict, output_path: str, downloads: str, sets: list, 
                 reuse = card.get("bib") is not None and card.get("bib_key") == key
                 # Entries are separated by one blank line: "\n".join of entries that end in "\n".
                 return ("\n" if n else "") + (card["bib"] if reuse else to_bibtex(record, key, url))
+        for path in paths:
+            claim(path)
         made = chunks.write_files(paths, level, index, fmt, indexes, ids, keys, text_of,
                                   header=_csv_header() if fmt == "csv" else "", text_varies=fmt == "bib")
         sizes[fmt] = {name: size for (name, _label, _m), size in zip(chosen, made)}
@@ -388,6 +390,7 @@ class ExportsGenerator(Generator):
                     {"format": f["label"], "file": f"{name}{f['suffix']}",
                      "size": human_size(sizes[f["format"]][name])} for f in topic_formats]})
         schema_bytes = SCHEMA.read_bytes()
+        claim(os.path.join(downloads, "record.schema.json"))
         write_if_changed(os.path.join(downloads, "record.schema.json"), schema_bytes)
         writer.write_file(
             "downloads/index.html", self.get_template("downloads"), self.context,

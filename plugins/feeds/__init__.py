@@ -38,7 +38,7 @@ from feedgenerator import Atom1Feed
 from pelican import signals
 from pelican.generators import Generator
 
-from harvest.fileio import write_if_changed
+from harvest.fileio import claim, write_if_changed
 from harvest.records.dates import period_start
 from harvest.records.record import DESIGN_LABELS
 from harvest.records.sanitize import one_line
@@ -283,6 +283,7 @@ def json_key(entry: dict) -> str:
 
 
 def _write_if_changed(out: str, data: bytes) -> None:
+    claim(out)
     if write_if_changed(out, data):  # unchanged feeds are left alone (bytes and mtime)
         logger.info('Writing "%s"', out)
 

@@ -41,7 +41,7 @@ import tempfile
 from pelican import signals
 from pelican.generators import ArticlesGenerator
 
-from harvest.fileio import mirror_tree
+from harvest.fileio import claim_tree, mirror_tree
 
 from . import pages, parts
 
@@ -192,6 +192,8 @@ def start(generators):
     workdir = tempfile.mkdtemp(prefix="atlas-search-", dir=shm)
     # The search page (written by the parent while the child indexes) merges the other parts.
     n_parts = parts.count(len(cards), options(articles.settings)["part_size"])
+    for k in range(n_parts):  # the child keeps each part's folder in step (mirror_tree)
+        claim_tree(os.path.join(articles.output_path, parts.folder(k)))
     articles.context["search_merge"] = parts.bundle_paths(n_parts)
     # The search page searches the first part first and says how many cards that is (search.js).
     articles.context["search_cards"] = len(cards)

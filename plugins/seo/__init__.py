@@ -27,7 +27,7 @@ from xml.sax.saxutils import escape
 from pelican import signals
 from pelican.generators import Generator
 
-from harvest.fileio import write_if_changed
+from harvest.fileio import claim, write_if_changed
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +121,7 @@ def sitemap_index_xml(locs: list[str]) -> str:
 
 
 def _write(path: str, text: str) -> None:
+    claim(path)
     write_if_changed(path, text.encode("utf-8"))  # unchanged files keep bytes and mtime
 
 
