@@ -147,8 +147,10 @@ def _static_finalized(generator) -> None:
 
 def _claim_static(build: _Build, generator: StaticGenerator) -> None:
     """What StaticGenerator.generate_output copies: the theme's static paths (as its _copy_paths
-    names them, IGNORE_FILES left out as pelican.utils.copy leaves them) and each static file."""
-    settings = generator.settings
+    names them, IGNORE_FILES left out as pelican.utils.copy leaves them) and each static file.
+    The build's settings, not the generator's: plugins/speedups copies the theme's files itself and
+    hands the generator settings without them."""
+    settings = build.settings
     ignores = settings.get("IGNORE_FILES") or []
 
     def ignored(name):
