@@ -71,7 +71,7 @@ test-pelican-lowest: $(VENV)/.stamp-test ## Run the plugin tests on the lowest P
 	rm -rf .pelican-lowest
 	$(PY) -m pip install --quiet --no-deps --target .pelican-lowest "pelican==$(PELICAN_LOWEST)"
 	PYTHONPATH=.pelican-lowest $(PY) -c "import pelican; assert pelican.__version__.startswith('$(PELICAN_LOWEST)'), pelican.__version__"
-	PYTHONPATH=.pelican-lowest $(PY) -m pytest tests/test_speedups.py tests/test_incremental.py $(PYTESTOPTS)
+	PYTHONPATH=.pelican-lowest $(PY) -m pytest tests/test_speedups.py tests/test_incremental.py tests/test_prune.py $(PYTESTOPTS)
 
 check: $(VENV)/.stamp-runtime ## Check editor content (explainer sections, reading ease, links, overrides.toml)
 	$(PY) -m editor check

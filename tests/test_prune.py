@@ -161,3 +161,14 @@ def test_a_build_that_logged_an_error_removes_nothing(tmp_path_factory):
     broken.unlink()
     rebuild(work, out)
     assert not (out / GONE_PAGE).exists()
+
+
+def test_a_file_matching_keep_stays_when_the_build_no_longer_makes_it(tmp_path_factory):
+    work = tmp_path_factory.mktemp("keep")
+    out = first_build(work)
+    other_card, other_page = Path("content/evidence/pubmed/28427393.md"), "evidence/pubmed/28427393.html"
+    (work / GONE_CARD).unlink()
+    (work / other_card).unlink()
+    pelican_build(work, output=out, reference_date=REFERENCE_DATE, pagefind=True,
+                  settings={"PRUNE_OUTPUT": {"keep": ["evidence/ctgov/*"]}})
+    assert (out / GONE_PAGE).exists() and not (out / other_page).exists()

@@ -43,7 +43,9 @@ Setting (optional)::
     PRUNE_OUTPUT = {"enabled": True, "keep": ()}
 
 ``keep``: glob patterns (``fnmatch``, relative to the output folder, ``/`` separated) of files
-never deleted even when the last build made them and this one does not.
+never deleted even when the last build made them and this one does not (an old URL kept for
+links from elsewhere).  A kept file leaves the list with that build, so from then on it is treated
+as a file no build made: it stays until it is removed by hand.
 """
 
 from __future__ import annotations
