@@ -56,10 +56,9 @@ import json
 import logging
 import os
 
+from blinker import signal
 from pelican import signals
 from pelican.generators import StaticGenerator
-
-from blinker import signal
 
 from harvest.fileio import OUTPUT_MADE, atomic_write, holds
 
