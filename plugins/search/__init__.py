@@ -20,6 +20,8 @@ refuses to write an empty index, so a site without cards gets none.
 
 The index is built in parts of at most ``part_size`` cards, each by its own Pagefind run, and only
 the parts whose documents changed are rebuilt (plugins/search/parts.py); the search page merges them.
+A part's Pagefind run starts as soon as its documents are written, beside the next part's documents
+and the parent's writing; one run at a time.
 
 Setting (optional)::
 
@@ -37,6 +39,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from pelican import signals
 from pelican.generators import ArticlesGenerator
@@ -90,13 +93,32 @@ def _write(site: str, rel: str, html: str) -> bytes:
     return hashlib.sha256(data).digest()
 
 
+def _run_part(command: list[str], workdir: str, output: str, k: int) -> tuple[int, str]:
+    """Index part k's documents with Pagefind and mirror the index into the output; (exit code, last line)."""
+    # Pagefind writes to tmpfs and the part is mirrored into the output: Pagefind itself leaves
+    # every earlier build's files behind under their old hashes, and it rewrites files that did not
+    # change.
+    staged = os.path.join(workdir, f"index-{k}")
+    run = subprocess.run(
+        [*command, "--site", os.path.join(workdir, f"site-{k}"), "--glob", "**/*.html",
+         "--output-path", staged, "--silent"],
+        capture_output=True, text=True,
+    )
+    if run.returncode != 0:
+        lines = (run.stdout + run.stderr).strip().splitlines()
+        return run.returncode, lines[-1] if lines else ""
+    mirror_tree(staged, os.path.join(output, parts.folder(k)))
+    shutil.rmtree(staged, ignore_errors=True)
+    return 0, ""
+
+
 def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str, conn) -> None:
-    """Child process: render the search documents, run Pagefind per changed part, report (exit
-    code, last output)."""
+    """Child process: render the search documents part by part, and start Pagefind on a changed part
+    as soon as its documents are written, then report (exit code, last output)."""
+    pool = None
     try:
         opts = options(generator.settings)
         n_parts = parts.count(len(cards), opts["part_size"])
-        docs: list[dict[str, bytes]] = [{} for _ in range(n_parts)]
         template = generator.get_template("search_doc")
         # The build manifest's keys; imported here, not when this plugin is loaded: the evidence
         # plugin may come later in PLUGINS, and it is loaded by the time cards are indexed.
@@ -112,7 +134,25 @@ def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str,
         by_part: list[list] = [[] for _ in range(n_parts)]
         for article in cards:
             by_part[parts.part_of(article.record["id"], n_parts)].append(article)
+
+        command = _pagefind_command()
+        cache = generator.settings.get("CACHE_PATH")
+        before = parts.load(cache, output)
+        index_salt = f"{_pagefind_version(command)}|{n_parts}"
+        after: dict[str, str] = {}
+        # A part's Pagefind run need not wait for the other parts' documents, so it runs on a thread
+        # while this one renders the next part's.  One run at a time: a run holds its part in memory,
+        # and Pagefind already uses more than one core (two runs at once on two cores were slower).
+        pool = ThreadPoolExecutor(max_workers=1)
+        runs: dict[int, Future] = {}
         for k, members in enumerate(by_part):
+            docs: dict[str, bytes] = {}
+            site = os.path.join(workdir, f"site-{k}")
+            if k == 0:  # part 0 also holds the explainers, glossary entries and Methods
+                page_template = generator.get_template("search_page_doc")
+                for doc in pages.page_docs(generator.context):
+                    html = sentences(page_template.render({**generator.context, "doc": doc}))
+                    docs[doc.save_as] = _write(site, doc.save_as, html)
             old, new = kept.load(k), {}
             for article in members:
                 key = manifest.content_digest(article) if salt else None
@@ -122,51 +162,30 @@ def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str,
                 else:
                     html = sentences(template.render({**context, "article": article}))
                 new[article.save_as] = (key, html)
-                docs[k][article.save_as] = _write(os.path.join(workdir, f"site-{k}"), article.save_as, html)
+                docs[article.save_as] = _write(site, article.save_as, html)
             kept.save(k, new, old)
             del old, new
-        page_template = generator.get_template("search_page_doc")
-        for doc in pages.page_docs(generator.context):
-            html = sentences(page_template.render({**generator.context, "doc": doc}))
-            docs[0][doc.save_as] = _write(os.path.join(workdir, "site-0"), doc.save_as, html)
-
-        command = _pagefind_command()
-        cache = generator.settings.get("CACHE_PATH")
-        before = parts.load(cache, output)
-        salt = f"{_pagefind_version(command)}|{n_parts}"
-        after, done_parts = {}, 0
-        for k in range(n_parts):
-            key = parts.digest(docs[k], salt)
-            after[str(k)] = key
-            if before.get(str(k)) == key and parts.intact(output, k):
+            after[str(k)] = parts.digest(docs, index_salt)
+            if before.get(str(k)) == after[str(k)] and parts.intact(output, k):
                 continue  # same documents, same Pagefind: its files stay as they are
-            # Pagefind writes to tmpfs and the part is mirrored into the output: Pagefind itself
-            # leaves every earlier build's files behind under their old hashes, and it rewrites
-            # files that did not change.  One part at a time, so one part's memory at most.
-            staged = os.path.join(workdir, f"index-{k}")
-            run = subprocess.run(
-                [*command, "--site", os.path.join(workdir, f"site-{k}"), "--glob", "**/*.html",
-                 "--output-path", staged, "--silent"],
-                capture_output=True, text=True,
-            )
-            if run.returncode != 0:
-                lines = (run.stdout + run.stderr).strip().splitlines()
-                parts.save(cache, output, {})  # nothing known about the output any more
-                conn.send((run.returncode, lines[-1] if lines else ""))
-                return
-            mirror_tree(staged, os.path.join(output, parts.folder(k)))
-            shutil.rmtree(staged, ignore_errors=True)
-            done_parts += 1
+            runs[k] = pool.submit(_run_part, command, workdir, output, k)
+        failed = next(((code, last) for code, last in (runs[k].result() for k in sorted(runs)) if code), None)
+        if failed:
+            parts.save(cache, output, {})  # nothing known about the output any more
+            conn.send(failed)
+            return
         # Parts of an earlier build with more parts than this one.
         k = n_parts
         while os.path.isdir(os.path.join(output, parts.folder(k))):
             shutil.rmtree(os.path.join(output, parts.folder(k)))
             k += 1
         parts.save(cache, output, after)
-        conn.send((0, f"{done_parts} of {n_parts} part(s) indexed"))
+        conn.send((0, f"{len(runs)} of {n_parts} part(s) indexed"))
     except BaseException as exc:  # noqa: BLE001 - anything the child hits must reach the parent
         conn.send((1, f"{type(exc).__name__}: {exc}"))
     finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
         conn.close()
 
 
