@@ -9,10 +9,10 @@ it or found it unchanged and left it alone (bytes and mtime) —
 
 - pages: Pelican's ``content_written`` (plugins/speedups sends it for a page its manifest skips too)
   and ``feed_written``;
-- static files: the StaticGenerator's files (``staticfiles``) and the theme's static folders, found
-  as Pelican copies them;
-- files plugins write themselves are claimed with ``harvest.fileio.claim(path)`` (feeds, the
-  sitemap and robots.txt, edition.json and the chart SVGs, the downloads), and a plugin that keeps a
+- static files: the StaticGenerator's files (``staticfiles``);
+- files plugins write themselves are claimed with ``harvest.fileio.claim(path)`` (the theme's static
+  files, which plugins/speedups copies, feeds, the sitemap and robots.txt, edition.json and the chart
+  SVGs, the downloads), and a plugin that keeps a
   folder in step itself (the search index's ``pagefind*/`` parts, which only it knows how to keep)
   calls ``claim_tree(folder)``: every file in that folder at the end of the build counts as made.
   A claim is a named blinker signal, as Pelican's own signals are, so a writer needs neither this
@@ -147,30 +147,8 @@ def _static_finalized(generator) -> None:
 
 
 def _claim_static(build: _Build, generator: StaticGenerator) -> None:
-    """What StaticGenerator.generate_output copies: the theme's static paths (as its _copy_paths
-    names them, IGNORE_FILES left out as pelican.utils.copy leaves them) and each static file.
-    The build's settings, not the generator's: plugins/speedups copies the theme's files itself and
-    hands the generator settings without them."""
-    settings = build.settings
-    ignores = settings.get("IGNORE_FILES") or []
-
-    def ignored(name):
-        return any(fnmatch.fnmatch(name, pattern) for pattern in ignores)
-
-    target = os.path.join(generator.output_path, settings.get("THEME_STATIC_DIR") or "")
-    for path in settings.get("THEME_STATIC_PATHS") or []:
-        source = os.path.join(generator.theme, path)
-        if ignored(os.path.basename(source)):
-            continue
-        if os.path.isfile(source):
-            build.add(os.path.join(target, os.path.basename(path)))
-            continue
-        for folder, dirs, files in os.walk(source, followlinks=True):
-            dirs[:] = [d for d in dirs if not ignored(d)]
-            out = os.path.join(target, os.path.relpath(folder, source))
-            for name in files:
-                if not ignored(name):
-                    build.add(os.path.join(out, name))
+    """The static files StaticGenerator.generate_output copies.  The theme's static files are claimed
+    by plugins/speedups/theme_static.py, which copies them itself."""
     for static in generator.context.get("staticfiles") or []:
         build.add(os.path.join(generator.output_path, static.save_as))
 

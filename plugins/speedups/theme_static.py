@@ -15,7 +15,7 @@ import fnmatch
 import logging
 import os
 
-from harvest.fileio import write_if_changed
+from harvest.fileio import claim, write_if_changed
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ def copy_theme_static(generator) -> int:
         # Pelican's layout: a file lands in THEME_STATIC_DIR itself, a folder's contents below it.
         destination = os.path.join(base, os.path.basename(rel)) if os.path.isfile(source) else base
         for src, dst in _files(source, destination, ignores):
+            claim(dst)  # this build's output, copied or left as it was (plugins/prune)
             with open(src, "rb") as fh:
                 if write_if_changed(dst, fh.read()):
                     written += 1
