@@ -20,7 +20,7 @@ import json
 import logging
 import os
 
-from harvest.fileio import atomic_write
+from harvest.fileio import atomic_write, holds
 
 from . import editorial
 from .keys import manifest  # the build manifest's salt of the project's code
@@ -51,17 +51,13 @@ def check(pelican) -> None:
     settings = pelican.settings
     if not settings.get("LOAD_CONTENT_CACHE") or not settings.get("CACHE_PATH"):
         return
-    salt = read_salt(settings)
+    salt = read_salt(settings).encode("utf-8")
     path = os.path.join(settings["CACHE_PATH"], READ_SALT)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            if fh.read() == salt:
-                return
-    except OSError:
-        pass
+    if holds(path, salt):
+        return
     stale = glob.glob(os.path.join(glob.escape(settings["CACHE_PATH"]), "*-Readers"))
     for cache in stale:
         os.remove(cache)
     if stale:
         logger.info("content cache: %d reader cache(s) dropped (overrides, settings or code changed)", len(stale))
-    atomic_write(path, salt.encode("utf-8"))
+    atomic_write(path, salt)
