@@ -378,10 +378,11 @@ class ExportsGenerator(Generator):
                          [i for i, (record, *_rest) in enumerate(entries) if topic.slug in (record.get("topics") or [])]))
         sizes = write_members(self.settings, self.output_path, downloads, sets, entries, options)
         remove_stale(downloads, {name for names in file_names(sets, options).values() for name in names})
+        files = self.context["download_layout"]
         site_files = [{**f, "meaning": FORMATS[f["format"]][1], "records": len(entries),
                        "size": human_size(sizes[f["format"]][SITE])}
-                      for f in layout(options)["site"]] if entries else []
-        topic_formats = layout(options)["topic"]
+                      for f in files["site"]] if entries else []
+        topic_formats = files["topic"]
         topic_rows = []
         for name, label, indexes in sets[1:]:
             # A topic without records still has its files (links keep working) but is not offered.
