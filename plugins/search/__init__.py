@@ -184,8 +184,8 @@ def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str,
     except BaseException as exc:  # noqa: BLE001 - anything the child hits must reach the parent
         conn.send((1, f"{type(exc).__name__}: {exc}"))
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
+        if pool is not None:  # after a failed part, the parts still queued are not run
+            pool.shutdown(wait=True, cancel_futures=True)
         conn.close()
 
 
