@@ -169,6 +169,9 @@ def test_replace_shows_the_corrected_value_with_the_note_beside_it(builds):
     original = BeautifulSoup(text(before, rel), "html.parser").h1.get_text()
     assert card.h1.get_text() == NEW_TITLE  # escaped: shown as text, not markup
     assert card.h1.b is None
+    # the browser tab and a search engine's snippet show the correction too, not the source's title
+    assert card.title.get_text().startswith(NEW_TITLE + " · ")
+    assert NEW_TITLE in card.select_one('meta[name="description"]')["content"]
     note = card.h1.find_next_sibling()
     assert "correction" in note.get("class", []) or note.get("id") == "correction"
     words = note.get_text(" ", strip=True)

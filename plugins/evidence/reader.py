@@ -26,7 +26,7 @@ from harvest.cards.citations import bibtex_key, to_bibtex, to_ris
 from harvest.errors import CardError
 from harvest.records.dates import period_start
 # The harvester's policy again at read time: a hand-edited card cannot smuggle markup in.
-from harvest.records.sanitize import clean_inline
+from harvest.records.sanitize import clean_inline, one_line
 
 from . import editorial, prefetch
 
@@ -130,7 +130,9 @@ def card_entry(source_path: str, rel: str, siteurl: str, overrides: dict | None 
     # One file per card, not a folder with an index.html: a folder per card would double the file
     # system entries a build creates.
     url = f"evidence/{source}/{key}.html"
-    title = meta.get("title") or record["title"] or record["id"]
+    # The title as the card writer puts it on the card's Title line (harvest/cards/card.py), but of
+    # the record with the editors' overrides applied: a corrected title is the page's title too.
+    title = one_line(record["title"]) or meta.get("title") or record["id"]
     if title == record["title"]:
         title = record["title"]
     shown = safe_html(record, title)
