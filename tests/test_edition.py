@@ -116,6 +116,15 @@ def test_methods_run_table_and_edition_section_cover_every_topic(shipped):
     assert "This edition is a snapshot" in said and "python -m harvest replay" in said
 
 
+def test_the_downloads_page_of_a_snapshot_claims_no_harvest_or_retrieval_day(shipped):
+    said = text_of(shipped / "downloads/index.html")
+    # A replay wrote the committed cards: its report's day is when they were made, not retrieved.
+    assert "last harvest" not in said.lower() and "last successful harvest" not in said.lower()
+    made = json.loads((ROOT / "data" / "report.json").read_text(encoding="utf-8"))["finished"][:10]
+    assert f"were made on {made} from recorded replies, not by a live harvest" in said
+    assert "on days this site does not know" in said
+
+
 def state_of(topics, pubmed: str | None, ctgov: str | None) -> dict:
     """data/state.json (harvest/state.py, version 2): last success per topic and source; the latest
     attempt on 2026-11-21 failed for every source without a success that night."""
@@ -138,6 +147,8 @@ def test_live_edition_names_each_sources_last_success_and_never_calls_a_failed_s
     assert "snapshot" not in said.lower()
     home = text_of(out / "index.html")
     assert "The last successful harvest finished on 21 November 2026" in home
+    downloads = text_of(out / "downloads/index.html")
+    assert "(last successful harvest 2026-11-21 )" in downloads and "snapshot" not in downloads.lower()
     # A source that has never succeeded: no harvest date is claimed for it.
     state = state_of(topics, "2026-11-21T03:20:00Z", None)
     out = build_site(tmp_path / "again", records, report=newer, state=state)
