@@ -81,3 +81,22 @@ def test_no_public_page_shows_exception_text(site):
     for path in out.rglob("*.html"):
         html = path.read_text(encoding="utf-8")
         assert "NewConnectionError" not in html and "discarded because" not in html, path
+
+
+def test_a_state_file_of_another_shape_stops_the_build_with_an_error_naming_it(tmp_path):
+    from sitebuild import SiteBuildError
+
+    topics = load_topics()
+    # harvest/state.py writes UTC stamps; a hand-edited or damaged file may hold anything.
+    state = {"version": 2, "topics": {topics[0].slug: {"pubmed": {"success": "yesterday", "attempt": None,
+                                                                   "error": None}}}}
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "state.json").write_text(json.dumps(state), encoding="utf-8")
+    records, _ = sample_records()
+    with pytest.raises(SiteBuildError) as exc:
+        build_site(tmp_path, records, report=make_report(f"{REFERENCE_DATE}T03:20:00Z", topics))
+    # The error names the file and the value (the log wraps lines: compare its words).  Before, the
+    # build went on to crash on the value, in a traceback naming neither.
+    log = " ".join(str(exc.value).split())
+    assert f"state.json: {topics[0].slug} pubmed success is not an ISO UTC time: 'yesterday'" in log
+    assert "Invalid isoformat string" not in log

@@ -45,7 +45,8 @@ def _day(value, where: str, what: str) -> str | None:
     raise EditionFileError(f"{where}: {what} is not a date (YYYY-MM-DD...): {str(value)[:40]!r}")
 
 
-def _stamp(value, where: str, what: str) -> str | None:
+def check_stamp(value, where: str, what: str) -> str | None:
+    """`value` if it is None or a UTC stamp as the harvester writes it; else EditionFileError naming `where`."""
     if value is None:
         return None
     if isinstance(value, str) and STAMP.fullmatch(value):
@@ -72,7 +73,7 @@ def payload(edition: dict, site: dict, data_path: str) -> dict:
         "kind": kind,
         "made": _day(edition.get("made"), report, "finished"),
         "last_harvest": _day(edition.get("last_harvest"), state, "the last successful harvest"),
-        "newest": _stamp(site.get("newest"), state, "the last successful harvest"),
+        "newest": check_stamp(site.get("newest"), state, "the last successful harvest"),
         "age_days": age,
         "stale": bool(site.get("stale")),
     }

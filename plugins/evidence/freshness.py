@@ -16,6 +16,8 @@ import json
 import logging
 import os
 
+from .edition_file import EditionFileError, check_stamp
+
 logger = logging.getLogger(__name__)
 
 STALE_DAYS = 3
@@ -47,6 +49,14 @@ def load_state(data_path: str) -> dict:
             if isinstance(value, str):  # version 1: a UTC day
                 value = {"success": f"{value}T00:00:00Z", "attempt": f"{value}T00:00:00Z", "error": None}
             if isinstance(value, dict):
+                # Its stamps are compared, sorted and shown as days: one of another shape stops the
+                # build with one line naming the file, not a traceback later.
+                try:
+                    for key in ("success", "attempt"):
+                        check_stamp(value.get(key), path, f"{slug} {source} {key}")
+                except EditionFileError as exc:
+                    logger.error("harvest state %s", exc)
+                    return {}
                 out.setdefault(slug, {})[source] = value
     return out
 
