@@ -125,6 +125,14 @@ def test_the_downloads_page_of_a_snapshot_claims_no_harvest_or_retrieval_day(shi
     assert "on days this site does not know" in said
 
 
+def test_the_changes_page_of_a_replay_does_not_call_it_a_harvest(shipped):
+    run_id = json.loads((ROOT / "data" / "report.json").read_text(encoding="utf-8"))["run_id"]
+    page = BeautifulSoup((shipped / f"changes/{run_id}/index.html").read_text(encoding="utf-8"), "html.parser")
+    assert page.h1.get_text(" ", strip=True).startswith("Replay of ")
+    assert page.title.get_text().startswith("Changes in the replay of ")
+    assert "PubMed and ClinicalTrials.gov were not searched in this run" in text_of(shipped / f"changes/{run_id}/index.html")
+
+
 def state_of(topics, pubmed: str | None, ctgov: str | None) -> dict:
     """data/state.json (harvest/state.py, version 2): last success per topic and source; the latest
     attempt on 2026-11-21 failed for every source without a success that night."""
