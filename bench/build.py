@@ -17,8 +17,8 @@ harvest.cards.card.render_card into a temp dir, then in the same run
 dir.  It prints, for every figure of issue 14's targets, the site's value, Hugo + Pagefind's and
 stock Pelican's, the ratio and whether the target holds: median wall time, CPU seconds, peak memory
 of the largest process (max RSS, from wait4), output size, a card page's transfer size, the time
-to rebuild after 1 % of the cards changed (and whether that result is byte-identical to a fresh
-full build), and the bytes Chromium downloads for a first search (bench/firstsearch.py).  A
+to rebuild after 1 % of the cards changed, then again after 1 % new cards came (and whether that
+result is byte-identical to a fresh full build of the same content), and the bytes Chromium downloads for a first search (bench/firstsearch.py).  A
 benchmark, not a test: nothing is asserted.
 
 Synthetic cards are clearly never published: every title starts with "SYNTHETIC", PMIDs are in
@@ -174,6 +174,15 @@ def write_cards(content: Path, n: int):
 def changed_cards(n: int) -> range:
     """Which cards (0-based, in writing order) the 1 % rebuild revises: every 100th."""
     return range(0, n, 100)
+
+
+def write_new_cards(content: Path, n: int) -> int:
+    """1 % more cards, numbered after the last of ``write_cards``'s N (so no id repeats one of them)."""
+    rng = random.Random(-n)
+    extra = range(n + 1, n + 1 + max(1, n // 100))
+    for i in extra:
+        write_card(content, synthetic_record(i, rng))
+    return len(extra)
 
 
 def revise(rec: dict) -> dict:
@@ -438,6 +447,16 @@ def bench(n: int, tmp: Path, repeat: int, query: str, search: bool, plain: bool 
     res["full"]["rewritten"] = sum(1 for k, v in after.items() if before.get(k, (None, None))[1] != v[1])
     res["full"]["rebuild_files"] = len(after)
     res["full"]["changed_cards"] = len(changed)
+    # A night's harvest more often brings new records than it revises old ones: 1 % new cards (ids
+    # after the last), and the site rebuilds into the same output again.  The fresh full build below
+    # is of the content after both rebuilds, so the byte comparison covers both.
+    added = write_new_cards(cards, n)
+    os.sync()
+    res["full"]["added"] = run(full_cmd + ["-o", str(outs["full"])] + settings_args(tmp / "cache-full-0"), tmp)[0]
+    res["full"]["added_cards"] = added
+    manifest = json.loads((tmp / "cache-full-0" / "pages-manifest.json").read_text(encoding="utf-8"))
+    res["full"]["added_rendered"] = len(manifest.get("rendered") or [])
+    res["full"]["added_pages"] = len(manifest.get("pages") or {})
     # The same content built from scratch must give the same bytes as the incremental build.
     res["full"]["differs"] = None
     if fresh:
@@ -475,6 +494,7 @@ def report(r: dict) -> None:
          "<= 30 KB", f["card_kb"] <= 30),
         ("rebuild after 1% changed, s", f["rebuild"], h["rebuild"], s["rebuild"], f["rebuild"] / f["wall"],
          "<= 0.25 x own full", f["rebuild"] / f["wall"] <= 0.25),
+        ("  then after 1% new cards, s", f["added"], None, None, f["added"] / f["wall"], "(no target)", None),
     ]
     if "search_kb" in f:
         rows.append(("first search, KB (Chromium)", f["search_kb"], h["search_kb"], None,
@@ -495,6 +515,8 @@ def report(r: dict) -> None:
           f"rewritten; byte-identical to a fresh full build: "
           + ("not checked (--no-fresh)" if f["differs"] is None else "yes" if not f["differs"]
              else f"NO ({len(f['differs'])} differ, e.g. {f['differs'][:3]})"), flush=True)
+    print(f"1% new cards: {f['added_cards']} cards added, {f['added_rendered']} of {f['added_pages']} pages "
+          "rendered (build manifest); the byte comparison above is of the content after both rebuilds", flush=True)
     for rel, how in (f.get("differs_how") or {}).items():
         print(f"  {rel}: {how}", flush=True)
 

@@ -355,3 +355,23 @@ def test_a_no_change_rebuild_rewrites_none_of_the_plugins_cache_files(tmp_path):
         os.utime(path, ns=(1, 1))  # make a rewrite visible even within one clock tick
     pelican_build(tmp_path, reference_date=REFERENCE_DATE, settings=PARTS)
     assert [p.name for p in ours if p.stat().st_mtime_ns != 1] == []
+
+
+def test_a_new_or_deleted_card_renders_no_unrelated_card_page_again(tmp_path):
+    """A nightly harvest adds records and drops others far more often than it revises one: the other
+    cards' pages must not be rendered again because the number of cards changed."""
+    records, editors = sample_records()
+    arriving = "pubmed:38909159"  # a systematic review no other card links to
+    others = [r for r in records if r["id"] != arriving]
+    assert len(others) == len(records) - 1
+    out = build_site(tmp_path, others, editors=editors, reference_date=REFERENCE_DATE, settings=PARTS)
+    # A later night's harvest brings the record (verify mode: every page kept unrendered is checked
+    # against what rendering it gives).
+    build_site(tmp_path, records, editors=editors, reference_date=REFERENCE_DATE, settings=PARTS, output=out)
+    cards = {p for p in rendered(tmp_path) if p.startswith("evidence/")}
+    assert cards == {"evidence/pubmed/38909159.html"}
+    # ... and the night after, it is gone again (the harvester deletes the card file of a record it drops).
+    (tmp_path / "content/evidence/pubmed/38909159.md").unlink()
+    pelican_build(tmp_path, output=out, reference_date=REFERENCE_DATE, settings=PARTS)
+    assert {p for p in rendered(tmp_path) if p.startswith("evidence/")} == set()
+    assert not (out / "evidence/pubmed/38909159.html").exists()

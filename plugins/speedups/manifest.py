@@ -72,7 +72,11 @@ CARD_COLLECTIONS = frozenset({
 # either: what a card shows of them is in its derived values (``article.ev``: its harvest day, its
 # flags), which its key holds; the footer's date comes from output/edition.json (edition.js).
 NIGHTLY = frozenset({"report", "runs", "freshness", "evidence_reference_date"})
-UNSEEN = CARD_COLLECTIONS | NIGHTLY
+# Context values that count the cards (plugins/search: how many cards the search page says it
+# searches): any record a harvest adds or drops changes them, so with them in the key every manifest
+# page would be rendered again whenever the set of cards changed, not just when it was revised.
+CARD_COUNTS = frozenset({"search_cards", "search_first_cards"})
+UNSEEN = CARD_COLLECTIONS | NIGHTLY | CARD_COUNTS
 # Context values that change with the cards or every night (the edition counts the cards, dates its
 # newest record and its last harvest) but of which the manifest's pages show a few fields only (the
 # card's "made from a recorded reply" line and the footer's fallback text differ by kind): those
