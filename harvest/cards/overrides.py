@@ -258,3 +258,13 @@ def apply_overrides(record: dict, overrides) -> tuple[dict, dict | None]:
     if not editor["notes"]:
         del editor["notes"]
     return record, editor
+
+
+def last_corrected(editor: dict | None) -> str | None:
+    """The day ("YYYY-MM-DD") of the latest correction (a replaced field) the editors made to a card.
+
+    A card's update date in the feeds and the sitemap is the latest of its source's dates and this
+    (the rule on the Methods page): a correction changes what the card says.  Hiding and pinning
+    change no field, so they do not count.
+    """
+    return max((c["date"] for c in (editor or {}).get("changes") or []), default=None)

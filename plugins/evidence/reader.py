@@ -23,6 +23,7 @@ from pelican.utils import SafeDatetime
 
 from harvest.cards.card import parse_card_all
 from harvest.cards.citations import bibtex_key, to_bibtex, to_ris
+from harvest.cards.overrides import last_corrected
 from harvest.errors import CardError
 from harvest.records.dates import period_start
 # The harvester's policy again at read time: a hand-edited card cannot smuggle markup in.
@@ -156,6 +157,10 @@ def card_entry(source_path: str, rel: str, siteurl: str, overrides: dict | None 
         date = SafeDatetime(record["year"], 1, 1)
     metadata["date"] = date or SafeDatetime(1970, 1, 1)
     modified = _date(meta.get("modified"))
+    corrected = _date(last_corrected(editor))
+    if corrected:
+        # The sitemap's lastmod (plugins/seo) is the latest of the source's dates and the correction's.
+        modified = max(d for d in (modified, metadata["date"], corrected) if d)
     if modified:
         metadata["modified"] = modified
     if editor and editor.get("hidden"):

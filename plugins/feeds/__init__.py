@@ -38,6 +38,7 @@ from feedgenerator import Atom1Feed
 from pelican import signals
 from pelican.generators import Generator
 
+from harvest.cards.overrides import last_corrected
 from harvest.fileio import claim, write_if_changed
 from harvest.records.dates import period_start
 from harvest.records.record import DESIGN_LABELS
@@ -186,14 +187,16 @@ class FeedsGenerator(Generator):
         for article in articles[: self.options["max_items"]]:
             record = article.record
             published = seen.get(record["id"]) or parse_when(record.get("date"))
-            revised = parse_when(record.get("updated"))
+            # The latest of the source's dates and the editors' last correction (Methods, "Update cadence").
+            revised = [d for d in (published, parse_when(record.get("updated")),
+                                   parse_when(last_corrected(getattr(article, "editor", None)))) if d]
             feed.add_item(
                 title=one_line(record.get("title") or article.title or record["id"]),
                 link=site_link(siteurl, article.url),
                 description=entry_summary(record, getattr(article, "ev", None)),
                 unique_id=f"tag:{authority}:{record['id']}",
                 pubdate=published,
-                updateddate=max(d for d in (published, revised) if d) if (published or revised) else None,
+                updateddate=max(revised) if revised else None,
                 categories=sorted(record.get("topics") or []) + [record.get("design") or "other"],
                 author_name=", ".join(record.get("authors") or []) or None,
             )

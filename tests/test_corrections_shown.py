@@ -1,0 +1,59 @@
+"""What an editors' correction tells readers beyond the card itself: feed and sitemap dates, and the
+"what changed" pages.  One real site build from real-derived cards (tests/sitebuild.py)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import feedparser
+import pytest
+
+from harvest.classification.topics import load_topics
+from sitebuild import REFERENCE_DATE, build_site, make_report, sample_records
+
+pytestmark = pytest.mark.slow
+
+CORRECTED = "pubmed:32525788"   # source dates: 2021 and updated 2024-04-03
+CORRECTED_TITLE = "Pain perception and management: where do we stand?"
+# Later than every date of the record and than the run that first wrote it (2025-06-01).
+CORRECTION_DATE = "2025-06-20"
+UNCORRECTED = "pubmed:35649368"  # source updated 2025-07-28, no override
+EARLIER_FIX = "pubmed:38909159"  # design corrected 2025-05-01, source updated 2025-07-11 (sample_records)
+RUN = "2025-06-01T031610Z"
+NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    records, editors = sample_records()
+    editors[CORRECTED] = [{"action": "replace", "field": "title", "value": CORRECTED_TITLE,
+                           "reason": "Sentence case, as on the publisher's page.", "date": CORRECTION_DATE}]
+    run = make_report(REFERENCE_DATE + "T03:16:10Z", load_topics(), run_id=RUN,
+                      changes={"new": [CORRECTED, UNCORRECTED], "updated": [], "new_retractions": [],
+                               "status_changes": []})
+    return build_site(tmp_path_factory.mktemp("corrections"), records, editors=editors, report=run,
+                      runs=[run], reference_date=REFERENCE_DATE)
+
+
+def feed_updated(out, record_id: str) -> str:
+    feed = feedparser.parse((out / "feeds" / "all.atom.xml").read_bytes())
+    assert not feed.bozo
+    return next(e.updated for e in feed.entries if e.id.endswith(":" + record_id))
+
+
+def lastmod(out, page: str) -> str | None:
+    root = ET.parse(out / "sitemap.xml").getroot()
+    for url in root.findall("sm:url", NS):
+        if url.find("sm:loc", NS).text.endswith("/" + page):
+            return getattr(url.find("sm:lastmod", NS), "text", None)
+    raise AssertionError(f"{page} not in the sitemap")
+
+
+def test_a_correction_dates_the_cards_feed_entry_and_sitemap_entry(site):
+    assert feed_updated(site, CORRECTED) == CORRECTION_DATE + "T00:00:00+00:00"
+    assert lastmod(site, "evidence/pubmed/32525788.html") == CORRECTION_DATE
+    # An uncorrected card keeps its source's date; an older correction does not move a newer one.
+    assert feed_updated(site, UNCORRECTED) == "2025-07-28T00:00:00+00:00"
+    assert lastmod(site, "evidence/pubmed/35649368.html") == "2025-07-28"
+    assert feed_updated(site, EARLIER_FIX) == "2025-07-11T00:00:00+00:00"
+    assert lastmod(site, "evidence/pubmed/38909159.html") == "2025-07-11"
