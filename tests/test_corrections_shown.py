@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 import feedparser
 import pytest
+from bs4 import BeautifulSoup
 
 from harvest.classification.topics import load_topics
 from sitebuild import REFERENCE_DATE, build_site, make_report, sample_records
@@ -19,6 +20,9 @@ CORRECTED_TITLE = "Pain perception and management: where do we stand?"
 CORRECTION_DATE = "2025-06-20"
 UNCORRECTED = "pubmed:35649368"  # source updated 2025-07-28, no override
 EARLIER_FIX = "pubmed:38909159"  # design corrected 2025-05-01, source updated 2025-07-11 (sample_records)
+HIDDEN = "pubmed:92000001"       # hidden by the editors (sample_records)
+# A real recorded trial that this build has no card for: as if its card was deleted after the run.
+GONE = "ctgov:NCT05261815"
 RUN = "2025-06-01T031610Z"
 NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 
@@ -29,7 +33,7 @@ def site(tmp_path_factory):
     editors[CORRECTED] = [{"action": "replace", "field": "title", "value": CORRECTED_TITLE,
                            "reason": "Sentence case, as on the publisher's page.", "date": CORRECTION_DATE}]
     run = make_report(REFERENCE_DATE + "T03:16:10Z", load_topics(), run_id=RUN,
-                      changes={"new": [CORRECTED, UNCORRECTED], "updated": [], "new_retractions": [],
+                      changes={"new": [CORRECTED, UNCORRECTED], "updated": [HIDDEN, GONE], "new_retractions": [],
                                "status_changes": []})
     return build_site(tmp_path_factory.mktemp("corrections"), records, editors=editors, report=run,
                       runs=[run], reference_date=REFERENCE_DATE)
@@ -57,3 +61,13 @@ def test_a_correction_dates_the_cards_feed_entry_and_sitemap_entry(site):
     assert lastmod(site, "evidence/pubmed/35649368.html") == "2025-07-28"
     assert feed_updated(site, EARLIER_FIX) == "2025-07-11T00:00:00+00:00"
     assert lastmod(site, "evidence/pubmed/38909159.html") == "2025-07-11"
+
+
+def change_items(out, group: str) -> list[str]:
+    page = BeautifulSoup((out / "changes" / RUN / "index.html").read_text(encoding="utf-8"), "html.parser")
+    return [" ".join(li.get_text(" ").split()) for li in page.find(id=group).find_all("li")]
+
+
+def test_a_card_no_longer_on_the_site_is_named_once_on_the_change_page(site):
+    items = change_items(site, "updated")
+    assert items == [f"{HIDDEN} (card withdrawn by the editors)", f"{GONE} (no card on this site now)"]

@@ -249,13 +249,14 @@ class FeedsGenerator(Generator):
         listed = []
         page = self.get_template("changes")
         due = sorted((d, a) for a in self.context.get("evidence") or [] if (d := overdue_since(a)))
+        gone = missing_notes(self.context.get("hidden_articles") or [])
         for index, run in enumerate(runs):
             run_id = str(run.get("run_id") or "")
             if not RUN_ID_RE.match(run_id):
                 logger.warning("changes: skipping run report with unusable run_id %r", run_id)
                 continue
             entry = {"run": run, "run_id": run_id, "url": f"changes/{run_id}/",
-                     "groups": change_groups(run, by_id),
+                     "groups": change_groups(run, by_id, gone),
                      "finished": parse_when(run.get("finished"))}
             # A trial whose results fell due after the previous run finished and by this one became
             # overdue "in" this run: the date follows from its registry entry, not from the clock.
@@ -335,27 +336,45 @@ def overdue_since(article) -> str | None:
     return (ev.get("reporting") or {}).get("due") if ev.get("overdue") else None
 
 
-def _item(rid: object, by_id: dict) -> dict:
+def missing_notes(hidden: list) -> dict[str, str]:
+    """Record id -> why a card a run wrote is on no list of the site now (its address keeps a short page)."""
+    notes = {}
+    for article in hidden:
+        record = getattr(article, "record", None)
+        if not isinstance(record, dict):
+            continue
+        if (getattr(article, "editor", None) or {}).get("hidden"):
+            notes[record["id"]] = "card withdrawn by the editors"
+        elif getattr(article, "scope", None):
+            notes[record["id"]] = "card no longer in the atlas’s scope"
+    return notes
+
+
+def _item(rid: object, by_id: dict, gone: dict | None = None) -> dict:
     article = by_id.get(rid) if isinstance(rid, str) else None
     title = None
+    missing = None
     if article is not None:
         title = article.record.get("title") or article.title
-    return {"id": str(rid), "article": article, "title": title}
+    else:
+        # The id is shown once, by the template; the note says why there is nothing to link to.
+        missing = (gone or {}).get(rid) or "no card on this site now"
+    return {"id": str(rid), "article": article, "title": title, "missing": missing}
 
 
-def change_groups(run: dict, by_id: dict) -> list[dict]:
-    """The run's changes, resolved to card articles where a card is on the site."""
+def change_groups(run: dict, by_id: dict, gone: dict | None = None) -> list[dict]:
+    """The run's changes, resolved to card articles where a card is on the site (``gone``: missing_notes)."""
     changes = run.get("changes") or {}
     groups = []
     for key, label in (("new", "New cards"), ("updated", "Updated cards"),
                        ("new_retractions", "New retractions")):
-        items = [_item(rid, by_id) for rid in changes.get(key) or []]
+        items = [_item(rid, by_id, gone) for rid in changes.get(key) or []]
         groups.append({"key": key, "label": label, "items": items})
     status_items = []
     for change in changes.get("status_changes") or []:
         if not isinstance(change, dict):
             continue
-        item = _item(change.get("id"), by_id)
+        item = _item(change.get("id"), by_id, gone)
         item["from"] = change.get("from")
         item["to"] = change.get("to")
         status_items.append(item)
@@ -363,12 +382,12 @@ def change_groups(run: dict, by_id: dict) -> list[dict]:
     events = []
     for change in changes.get("events") or []:
         if isinstance(change, dict):
-            item = _item(change.get("id"), by_id)
+            item = _item(change.get("id"), by_id, gone)
             item["event"] = event_text(change)
             events.append(item)
     groups.append({"key": "events", "label": "Registry changes and retractions", "items": events})
     groups.append({"key": "out_of_scope", "label": "No longer in the atlas’s scope",
-                   "items": [_item(rid, by_id) for rid in changes.get("out_of_scope") or []]})
+                   "items": [_item(rid, by_id, gone) for rid in changes.get("out_of_scope") or []]})
     return groups
 
 
