@@ -148,6 +148,20 @@ def test_overdue_names_the_rule_and_the_deadline(trials):
     assert state(rec, ref=dt.date(2024, 4, 16)) == "overdue"
 
 
+
+def test_recorded_copy_is_overdue_only_if_updated_after_the_deadline(trials):
+    # A snapshot's record is a recorded copy: it shows the trial from its last update on only.
+    old = trials["NCT05016050"]  # due 2024-04-15, last updated 2023-06-01
+    info = model.reporting(old, [], REF, recorded=True)
+    assert info["state"] == "due-after-record" and not info["overdue"] and info["due"] == "2024-04-15"
+    assert model.reporting_text(info).startswith("Results due under FDAAA 801 by 2024-04-15; the recorded copy")
+    assert model.reporting(old, [], REF)["state"] == "overdue"  # a live harvest's record: overdue
+    new = trials["NCT05601362"]  # due 2024-09-29, last updated 2024-12-06
+    assert model.reporting(new, [], REF, recorded=True)["overdue"]
+    # Edited: the last update moved to the deadline day itself, which does not show it was missed
+    assert not model.reporting(dict(new, updated="2024-09-29"), [], REF, recorded=True)["overdue"]
+    assert model.reporting(dict(new, updated="2024-09-30"), [], REF, recorded=True)["overdue"]
+
 def test_same_trial_without_applicability_gets_a_neutral_fact(trials):
     # Edited: FDA-regulated device answer turned to "No" — nothing else differs
     rec = edited(trials["NCT05016050"], fda_regulated_device=False)

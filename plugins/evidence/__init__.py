@@ -121,6 +121,10 @@ def link_evidence(generator):
     # report lists has none: the latest run's day would claim it was harvested that night, and
     # every night after.
     harvested = _harvest_dates(runs)
+    state = load_state(settings.get("EVIDENCE_DATA_PATH") or "data")  # read once: edition and freshness
+    # A snapshot's records are recorded copies: a trial's results are judged overdue only as far as
+    # its copy shows (model.reporting, recorded=True).
+    recorded = edition.kind(state) == "snapshot"
     for art in cards:
         rec = art.record
         linked_trials = [{"id": n, "article": by_id.get(f"ctgov:{n}"), "grade": g,
@@ -131,7 +135,7 @@ def link_evidence(generator):
                        for p, g in graded(pubs_of.get(rec["id"], []), lambda p: (len(p), p))]
         results_pmids = [p["id"] for p in linked_pubs if model.is_results_grade(p["grade"])]
         lvl = model.evidence_level(rec, bool(results_pmids))
-        reporting = model.reporting(rec, results_pmids, ref)
+        reporting = model.reporting(rec, results_pmids, ref, recorded)
         registration = model.registration_timing(rec)
         drift = model.registry_drift(rec, getattr(art, "history", None))
         bottom = model.bottom_line(rec)
@@ -175,7 +179,6 @@ def link_evidence(generator):
     context["topics"] = topics
     context["report"] = report
     context["runs"] = runs
-    state = load_state(settings.get("EVIDENCE_DATA_PATH") or "data")  # read once: edition and freshness
     context["edition"] = edition.edition(report, state,
                                          [a.record for a in cards])
     context["evidence_reference_date"] = ref

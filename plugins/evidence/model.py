@@ -239,21 +239,27 @@ def _full_years(start: dt.date, end: dt.date) -> int:
     return years - 1 if (end.month, end.day) < (start.month, start.day) else years
 
 
-def reporting(record: dict, results_publications: list[str], reference: dt.date) -> dict | None:
+def reporting(record: dict, results_publications: list[str], reference: dt.date,
+              recorded: bool = False) -> dict | None:
     """What the card says about a trial's results, and whether that is an accusation.
 
     ``results_publications``: PMIDs linked to the trial by a results-grade link (see LINK_GRADES).
+    ``recorded``: the record is a recorded copy (a snapshot edition), retrieved on a day the site
+    does not know, not one the last harvest fetched.
     Returns None for articles and for trials with nothing to say yet, else a dict with
     ``state`` (posted, submitted, published, certificate, overdue, due-elsewhere, no-results,
-    not-yet-due), ``rule`` (key of RULES or None), ``overdue`` (bool), ``due`` (ISO date or None),
-    ``years`` (whole years since primary completion) and ``date`` (the date the state refers to).
+    not-yet-due, due-after-record), ``rule`` (key of RULES or None), ``overdue`` (bool), ``due`` (ISO
+    date or None), ``years`` (whole years since primary completion), ``date`` (the date the state
+    refers to), ``record_updated`` (the record's last-update-posted date: what the state was judged
+    on) and ``recorded``.
     """
     if record.get("source") != "ctgov":
         return None
     reg = record.get("registry") if isinstance(record.get("registry"), dict) else {}
     rule = results_rule(record)
     out = {"state": None, "rule": rule, "overdue": False, "due": None, "years": None, "date": None,
-           "pmids": list(results_publications)}
+           "pmids": list(results_publications), "record_updated": record.get("updated"),
+           "recorded": bool(recorded)}
     if record.get("has_results"):
         out.update(state="posted", date=reg.get("results_posted"))
         return out
@@ -287,6 +293,11 @@ def reporting(record: dict, results_publications: list[str], reference: dt.date)
             # The Regulation wants results in the EU register (CTIS), which this site does not read:
             # missing results on ClinicalTrials.gov are no evidence of a breach.
             out["state"] = "due-elsewhere"
+        elif recorded and not _shows_after(record.get("updated"), due):
+            # A recorded copy describes the trial from its last update to a retrieval day the site
+            # does not know: only an update posted after the deadline shows the results were missing
+            # once they were due.  (Posting results is itself an update of the record.)
+            out["state"] = "due-after-record"
         else:
             out.update(state="overdue", overdue=True)
         return out
@@ -294,6 +305,13 @@ def reporting(record: dict, results_publications: list[str], reference: dt.date)
         out["state"] = "no-results"
         return out
     return None
+
+
+def _shows_after(updated: str | None, day: dt.date) -> bool:
+    """Whether a record last updated on ``updated`` surely describes the trial after ``day`` (a partial
+    date counts from its first day)."""
+    first = period_start(updated)
+    return first is not None and first > day
 
 
 def in_dissemination_gap(record: dict, results_link: bool, reference: dt.date) -> bool:
@@ -320,6 +338,14 @@ def results_overdue(record: dict, results_publications: list[str], reference: dt
     return bool(info and info["overdue"])
 
 
+def record_words(info: dict) -> str:
+    """The registry record a reporting state was judged on, in words."""
+    what = "recorded copy of the registry record" if info.get("recorded") else "registry record"
+    day = info.get("record_updated")
+    return f"{what} this card was made from" + (
+        f" (last updated on ClinicalTrials.gov {day})" if day else " (no last-update date given)")
+
+
 def reporting_text(info: dict | None) -> str:
     """The one-line wording of a reporting state, the same in the card, feeds and exports."""
     if not info or not info.get("state"):
@@ -340,7 +366,11 @@ def reporting_text(info: dict | None) -> str:
     if state == "not-yet-due":
         return f"Results not yet due under {rule['name']} (due by {info['due']})"
     if state == "overdue":
-        return f"Results overdue under {rule['name']}: due by {info['due']}, none posted and no results publication linked"
+        return (f"Results overdue under {rule['name']}: due by {info['due']}; none posted in the "
+                f"{record_words(info)}, and no results publication linked")
+    if state == "due-after-record":
+        return (f"Results due under {rule['name']} by {info['due']}; the {record_words(info)} is older than "
+                "that day, so this snapshot cannot show whether they were posted")
     if state == "due-elsewhere":
         return (f"Results due in the EU register (CTIS) under the {rule['name']} by {info['due']}; "
                 "none on ClinicalTrials.gov (this site does not read CTIS)")
