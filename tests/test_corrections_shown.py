@@ -33,7 +33,7 @@ def site(tmp_path_factory):
     editors[CORRECTED] = [{"action": "replace", "field": "title", "value": CORRECTED_TITLE,
                            "reason": "Sentence case, as on the publisher's page.", "date": CORRECTION_DATE}]
     run = make_report(REFERENCE_DATE + "T03:16:10Z", load_topics(), run_id=RUN,
-                      changes={"new": [CORRECTED, UNCORRECTED], "updated": [HIDDEN, GONE], "new_retractions": [],
+                      changes={"new": [CORRECTED, UNCORRECTED, EARLIER_FIX], "updated": [HIDDEN, GONE], "new_retractions": [],
                                "status_changes": []})
     return build_site(tmp_path_factory.mktemp("corrections"), records, editors=editors, report=run,
                       runs=[run], reference_date=REFERENCE_DATE)
@@ -65,9 +65,19 @@ def test_a_correction_dates_the_cards_feed_entry_and_sitemap_entry(site):
 
 def change_items(out, group: str) -> list[str]:
     page = BeautifulSoup((out / "changes" / RUN / "index.html").read_text(encoding="utf-8"), "html.parser")
-    return [" ".join(li.get_text(" ").split()) for li in page.find(id=group).find_all("li")]
+    return [" ".join(li.get_text().split()) for li in page.find(id=group).find_all("li")]
 
 
 def test_a_card_no_longer_on_the_site_is_named_once_on_the_change_page(site):
     items = change_items(site, "updated")
     assert items == [f"{HIDDEN} (card withdrawn by the editors)", f"{GONE} (no card on this site now)"]
+
+
+def test_a_corrected_title_on_the_change_page_says_so(site):
+    items = change_items(site, "new")
+    # The card's title as the card shows it now, marked as the editors' and dated.
+    assert items[0] == (f"{CORRECTED_TITLE} (title corrected by the editors on {CORRECTION_DATE}) "
+                        f"{CORRECTED}")
+    # No mark where the title is the source's, even on a card the editors corrected otherwise.
+    assert "corrected" not in items[1] and UNCORRECTED in items[1]
+    assert "corrected" not in items[2] and EARLIER_FIX in items[2]

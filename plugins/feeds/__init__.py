@@ -354,12 +354,18 @@ def _item(rid: object, by_id: dict, gone: dict | None = None) -> dict:
     article = by_id.get(rid) if isinstance(rid, str) else None
     title = None
     missing = None
+    title_corrected = None
     if article is not None:
         title = article.record.get("title") or article.title
+        # The title is the card's as it is now: where that is the editors' and not the source's, the
+        # page says so, since the run itself wrote the source's title.
+        title_corrected = max((c["date"] for c in (getattr(article, "editor", None) or {}).get("changes") or []
+                               if c["field"] == "title"), default=None)
     else:
         # The id is shown once, by the template; the note says why there is nothing to link to.
         missing = (gone or {}).get(rid) or "no card on this site now"
-    return {"id": str(rid), "article": article, "title": title, "missing": missing}
+    return {"id": str(rid), "article": article, "title": title, "title_corrected": title_corrected,
+            "missing": missing}
 
 
 def change_groups(run: dict, by_id: dict, gone: dict | None = None) -> list[dict]:
