@@ -23,11 +23,13 @@ REFERENCE = "2025-06-01"
 # NCT05016050: results due 2024-04-15, record last updated 2023-06-01 (before the deadline);
 # NCT05601362: results due 2024-09-29, record last updated 2024-12-06 (after the deadline).
 OLD_COPY, NEW_COPY = "NCT05016050", "NCT05601362"
+# No reporting rule covers it: completed 2021-12-16, record last updated 2022-01-05, no results.
+NO_RULE = "NCT04985331"
 
 
 def _records():
     trials = {r["nct_id"]: r for r in real_records(DTX)}
-    return [derive(trials[OLD_COPY], topics=["tms"]), derive(trials[NEW_COPY], topics=["tms"])]
+    return [derive(trials[n], topics=["tms"]) for n in (OLD_COPY, NEW_COPY, NO_RULE)]
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +116,25 @@ def test_methods_page_states_the_basis(snapshot, live):
     flags = text(page(snapshot, "methods/index.html").select_one("#flags"))
     assert "In this snapshot edition each trial is judged on the recorded copy of its registry record" in flags
     assert "In this snapshot edition" not in text(page(live, "methods/index.html").select_one("#flags"))
+
+
+def gap(out):
+    topic = page(out, "topics/tms/index.html")
+    return (text(topic.select_one("#gap").find_next("p")),
+            {a["href"].rsplit("/", 1)[-1].removesuffix(".html") for a in topic.select("#gap ~ details a.ev-title")})
+
+
+def test_time_without_results_is_counted_to_the_copys_last_update(snapshot, live):
+    assert reporting_fact(live, NO_RULE).startswith("No results posted 3 years after completion.")
+    said, trials = gap(live)
+    assert said.startswith("Of the 3 completed trials on this treatment, 3 ended more than 12 months ago with no "
+                           "results posted on ClinicalTrials.gov")
+    assert trials == {OLD_COPY, NEW_COPY, NO_RULE}
+    # The copy was last updated 3 weeks after completion: it shows nothing about the years after.
+    assert reporting_fact(snapshot, NO_RULE).startswith("Nothing to report yet.")
+    assert "years after completion" not in text(page(snapshot, "topics/tms/all/index.html"))
+    said, trials = gap(snapshot)
+    assert said.startswith("Of the 3 completed trials on this treatment, 1 had ended more than 12 months before "
+                           "the recorded copy of their registry record was last updated, with no results posted in "
+                           "it and no linked paper reporting results")
+    assert trials == {NEW_COPY}

@@ -162,6 +162,19 @@ def test_recorded_copy_is_overdue_only_if_updated_after_the_deadline(trials):
     assert not model.reporting(dict(new, updated="2024-09-29"), [], REF, recorded=True)["overdue"]
     assert model.reporting(dict(new, updated="2024-09-30"), [], REF, recorded=True)["overdue"]
 
+
+def test_recorded_copy_counts_time_without_results_to_its_last_update(trials):
+    rec = trials["NCT03884387"]  # no rule covers it; completed 2019-04-13, last updated 2024-07-23, no results
+    assert model.reporting_text(model.reporting(rec, [], REF, recorded=True)) == (
+        "No results posted 5 years after completion in the recorded copy of its registry record (last updated "
+        "on ClinicalTrials.gov 2024-07-23)")  # (6 years by the reference day)
+    assert model.in_dissemination_gap(rec, False, REF, recorded=True)
+    # Edited: a copy last updated within 12 months of completion shows no time without results
+    young = dict(rec, updated=rec["primary_completion_date"])
+    assert model.reporting(young, [], REF, recorded=True) is None
+    assert not model.in_dissemination_gap(young, False, REF, recorded=True)
+    assert model.in_dissemination_gap(young, False, REF)
+
 def test_same_trial_without_applicability_gets_a_neutral_fact(trials):
     # Edited: FDA-regulated device answer turned to "No" — nothing else differs
     rec = edited(trials["NCT05016050"], fda_regulated_device=False)

@@ -154,7 +154,7 @@ def link_evidence(generator):
             "reporting_text": model.reporting_text(reporting),
             "overdue": bool(reporting and reporting["overdue"]),
             "rule": model.RULES.get((reporting or {}).get("rule") or ""),
-            "in_gap": model.in_dissemination_gap(rec, bool(results_pmids), ref),
+            "in_gap": model.in_dissemination_gap(rec, bool(results_pmids), ref, recorded),
             "registration": registration,
             "registration_text": model.REGISTRATION_TEXT.get(registration or "", ""),
             "enrollment_text": model.enrollment_text(rec, drift["planned_enrollment"]),

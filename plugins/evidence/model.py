@@ -276,7 +276,8 @@ def reporting(record: dict, results_publications: list[str], reference: dt.date,
         completion = _day(reg.get("completion_date")) or completion
     if not ended or completion is None:
         return None
-    out["years"] = _full_years(completion, reference) if completion < reference else 0
+    seen = _seen_until(record, reference, recorded)
+    out["years"] = _full_years(completion, seen) if seen and completion < seen else 0
     if rule is not None:
         due = _add_days(_add_year(completion), RULES[rule]["grace_days"])
         if reg.get("delay_certificate_submitted") and rule != "eu-ctr":
@@ -293,36 +294,41 @@ def reporting(record: dict, results_publications: list[str], reference: dt.date,
             # The Regulation wants results in the EU register (CTIS), which this site does not read:
             # missing results on ClinicalTrials.gov are no evidence of a breach.
             out["state"] = "due-elsewhere"
-        elif recorded and not _shows_after(record.get("updated"), due):
-            # A recorded copy describes the trial from its last update to a retrieval day the site
-            # does not know: only an update posted after the deadline shows the results were missing
-            # once they were due.  (Posting results is itself an update of the record.)
+        elif seen is None or due >= seen:
+            # Only a recorded copy last updated after the deadline shows the results were missing
+            # once they were due (_seen_until).
             out["state"] = "due-after-record"
         else:
             out.update(state="overdue", overdue=True)
         return out
-    if record.get("status") == "COMPLETED" and _add_year(completion) < reference:
+    if record.get("status") == "COMPLETED" and seen and _add_year(completion) < seen:
         out["state"] = "no-results"
         return out
     return None
 
 
-def _shows_after(updated: str | None, day: dt.date) -> bool:
-    """Whether a record last updated on ``updated`` surely describes the trial after ``day`` (a partial
-    date counts from its first day)."""
-    first = period_start(updated)
-    return first is not None and first > day
+def _seen_until(record: dict, reference: dt.date, recorded: bool) -> dt.date | None:
+    """The last day a trial's record shows it as it was: the reference day for a record a harvest
+    fetched; for a recorded copy, which describes the trial from its last update to a retrieval day
+    the site does not know, that last update (posting results is itself an update of the record; a
+    partial date counts from its first day), or None when it has none."""
+    if not recorded:
+        return reference
+    updated = period_start(record.get("updated"))
+    return min(updated, reference) if updated else None
 
 
-def in_dissemination_gap(record: dict, results_link: bool, reference: dt.date) -> bool:
+def in_dissemination_gap(record: dict, results_link: bool, reference: dt.date, recorded: bool = False) -> bool:
     """A completed trial more than 12 months past primary completion whose results nobody can read:
-    none posted on ClinicalTrials.gov and no results-grade linked publication (whatever the rule)."""
+    none posted on ClinicalTrials.gov and no results-grade linked publication (whatever the rule).
+    ``recorded``: as in reporting(), the 12 months must have passed by the copy's last update."""
     if record.get("source") != "ctgov" or record.get("status") != "COMPLETED":
         return False
     if record.get("has_results") or results_link:
         return False
     completion = _day(record.get("primary_completion_date"))
-    return completion is not None and _add_year(completion) < reference
+    seen = _seen_until(record, reference, recorded)
+    return completion is not None and seen is not None and _add_year(completion) < seen
 
 
 def dissemination_gap(cards) -> dict:
@@ -375,6 +381,9 @@ def reporting_text(info: dict | None) -> str:
         return (f"Results due in the EU register (CTIS) under the {rule['name']} by {info['due']}; "
                 "none on ClinicalTrials.gov (this site does not read CTIS)")
     if state == "no-results":
+        if info.get("recorded"):
+            return (f"No results posted {ago} after completion in the recorded copy of its registry record"
+                    f" (last updated on ClinicalTrials.gov {info['record_updated']})")
         return f"No results posted {ago} after completion"
     return ""
 
