@@ -131,7 +131,10 @@ def test_time_without_results_is_counted_to_the_copys_last_update(snapshot, live
                            "results posted on ClinicalTrials.gov")
     assert trials == {OLD_COPY, NEW_COPY, NO_RULE}
     # The copy was last updated 3 weeks after completion: it shows nothing about the years after.
-    assert reporting_fact(snapshot, NO_RULE).startswith("Nothing to report yet.")
+    assert reporting_fact(snapshot, NO_RULE).startswith(
+        "No results in the recorded copy of the registry record this card was made from (last updated on "
+        "ClinicalTrials.gov 2022-01-05), which is less than 12 months after completion, so this snapshot cannot "
+        "show whether they were posted later.")
     assert "years after completion" not in text(page(snapshot, "topics/tms/all/index.html"))
     said, trials = gap(snapshot)
     assert said.startswith("Of the 3 completed trials on this treatment, 1 had ended more than 12 months before "

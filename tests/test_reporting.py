@@ -171,7 +171,7 @@ def test_recorded_copy_counts_time_without_results_to_its_last_update(trials):
     assert model.in_dissemination_gap(rec, False, REF, recorded=True)
     # Edited: a copy last updated within 12 months of completion shows no time without results
     young = dict(rec, updated=rec["primary_completion_date"])
-    assert model.reporting(young, [], REF, recorded=True) is None
+    assert model.reporting(young, [], REF, recorded=True)["state"] == "record-too-early"
     assert not model.in_dissemination_gap(young, False, REF, recorded=True)
     assert model.in_dissemination_gap(young, False, REF)
 

@@ -248,7 +248,7 @@ def reporting(record: dict, results_publications: list[str], reference: dt.date,
     does not know, not one the last harvest fetched.
     Returns None for articles and for trials with nothing to say yet, else a dict with
     ``state`` (posted, submitted, published, certificate, overdue, due-elsewhere, no-results,
-    not-yet-due, due-after-record), ``rule`` (key of RULES or None), ``overdue`` (bool), ``due`` (ISO
+    not-yet-due, due-after-record, record-too-early), ``rule`` (key of RULES or None), ``overdue`` (bool), ``due`` (ISO
     date or None), ``years`` (whole years since primary completion), ``date`` (the date the state
     refers to), ``record_updated`` (the record's last-update-posted date: what the state was judged
     on) and ``recorded``.
@@ -303,6 +303,9 @@ def reporting(record: dict, results_publications: list[str], reference: dt.date,
         return out
     if record.get("status") == "COMPLETED" and seen and _add_year(completion) < seen:
         out["state"] = "no-results"
+        return out
+    if recorded and record.get("status") == "COMPLETED" and _add_year(completion) < reference:
+        out["state"] = "record-too-early"  # the copy was last updated within 12 months of completion
         return out
     return None
 
@@ -380,6 +383,9 @@ def reporting_text(info: dict | None) -> str:
     if state == "due-elsewhere":
         return (f"Results due in the EU register (CTIS) under the {rule['name']} by {info['due']}; "
                 "none on ClinicalTrials.gov (this site does not read CTIS)")
+    if state == "record-too-early":
+        return (f"No results in the {record_words(info)}, which is less than 12 months after completion, so "
+                "this snapshot cannot show whether they were posted later")
     if state == "no-results":
         if info.get("recorded"):
             return (f"No results posted {ago} after completion in the recorded copy of its registry record"
