@@ -23,20 +23,27 @@ EARLIER_FIX = "pubmed:38909159"  # design corrected 2025-05-01, source updated 2
 HIDDEN = "pubmed:92000001"       # hidden by the editors (sample_records)
 # A real recorded trial that this build has no card for: as if its card was deleted after the run.
 GONE = "ctgov:NCT05261815"
+# Its card stays, marked out of scope as the harvester marks a record that matches no topic any more
+# (harvest/records/drift.py scope(); the sample record itself is unchanged).
+LEFT = "pubmed:38747095"
 RUN = "2025-06-01T031610Z"
 NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
+    from harvest.records.drift import scope
+
     records, editors = sample_records()
+    left = next(r for r in records if r["id"] == LEFT)
     editors[CORRECTED] = [{"action": "replace", "field": "title", "value": CORRECTED_TITLE,
                            "reason": "Sentence case, as on the publisher's page.", "date": CORRECTION_DATE}]
     run = make_report(REFERENCE_DATE + "T03:16:10Z", load_topics(), run_id=RUN,
                       changes={"new": [CORRECTED, UNCORRECTED, EARLIER_FIX], "updated": [HIDDEN, GONE], "new_retractions": [],
-                               "status_changes": []})
+                               "status_changes": [], "out_of_scope": [LEFT, GONE]})
     return build_site(tmp_path_factory.mktemp("corrections"), records, editors=editors, report=run,
-                      runs=[run], reference_date=REFERENCE_DATE)
+                      runs=[run], reference_date=REFERENCE_DATE,
+                      extras={LEFT: {"scope": scope(left, REFERENCE_DATE)}})
 
 
 def feed_updated(out, record_id: str) -> str:
@@ -71,6 +78,11 @@ def change_items(out, group: str) -> list[str]:
 def test_a_card_no_longer_on_the_site_is_named_once_on_the_change_page(site):
     items = change_items(site, "updated")
     assert items == [f"{HIDDEN} (card withdrawn by the editors)", f"{GONE} (no card on this site now)"]
+
+
+def test_a_card_out_of_scope_is_named_once_under_its_heading(site):
+    # The group's heading says why; only a record with no card at all gets a note.
+    assert change_items(site, "out-of-scope") == [LEFT, f"{GONE} (no card on this site now)"]
 
 
 def test_a_corrected_title_on_the_change_page_says_so(site):

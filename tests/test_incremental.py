@@ -357,21 +357,34 @@ def test_a_no_change_rebuild_rewrites_none_of_the_plugins_cache_files(tmp_path):
     assert [p.name for p in ours if p.stat().st_mtime_ns != 1] == []
 
 
-def test_a_new_or_deleted_card_renders_no_unrelated_card_page_again(tmp_path):
+@pytest.mark.parametrize("one_more_part", [False, True], ids=["same-parts", "one-more-search-part"])
+def test_a_new_or_deleted_card_renders_no_unrelated_card_page_again(tmp_path, one_more_part):
     """A nightly harvest adds records and drops others far more often than it revises one: the other
-    cards' pages must not be rendered again because the number of cards changed."""
+    cards' pages must not be rendered again because the number of cards (or of search parts) changed."""
     records, editors = sample_records()
     arriving = "pubmed:38909159"  # a systematic review no other card links to
     others = [r for r in records if r["id"] != arriving]
     assert len(others) == len(records) - 1
-    out = build_site(tmp_path, others, editors=editors, reference_date=REFERENCE_DATE, settings=PARTS)
+    settings = PARTS
+    if one_more_part:
+        # Parts exactly as large as the searchable cards without it: its arrival makes a second part.
+        probe = build_site(tmp_path / "probe", others, editors=editors, reference_date=REFERENCE_DATE,
+                           settings=PARTS)
+        page = BeautifulSoup((probe / "search" / "index.html").read_text(encoding="utf-8"), "html.parser")
+        size = int(page.select_one("#search")["data-cards"])
+        settings = {**PARTS, "SEARCH_INDEX": {"enabled": True, "part_size": size}}
+    out = build_site(tmp_path, others, editors=editors, reference_date=REFERENCE_DATE, settings=settings)
+    if one_more_part:
+        assert sorted(p.name for p in out.glob("pagefind*")) == ["pagefind"]
     # A later night's harvest brings the record (verify mode: every page kept unrendered is checked
     # against what rendering it gives).
-    build_site(tmp_path, records, editors=editors, reference_date=REFERENCE_DATE, settings=PARTS, output=out)
+    build_site(tmp_path, records, editors=editors, reference_date=REFERENCE_DATE, settings=settings, output=out)
     cards = {p for p in rendered(tmp_path) if p.startswith("evidence/")}
     assert cards == {"evidence/pubmed/38909159.html"}
+    if one_more_part:
+        assert sorted(p.name for p in out.glob("pagefind*")) == ["pagefind", "pagefind-1"]
     # ... and the night after, it is gone again (the harvester deletes the card file of a record it drops).
     (tmp_path / "content/evidence/pubmed/38909159.md").unlink()
-    pelican_build(tmp_path, output=out, reference_date=REFERENCE_DATE, settings=PARTS)
+    pelican_build(tmp_path, output=out, reference_date=REFERENCE_DATE, settings=settings)
     assert {p for p in rendered(tmp_path) if p.startswith("evidence/")} == set()
     assert not (out / "evidence/pubmed/38909159.html").exists()

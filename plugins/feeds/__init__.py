@@ -336,6 +336,9 @@ def overdue_since(article) -> str | None:
     return (ev.get("reporting") or {}).get("due") if ev.get("overdue") else None
 
 
+SCOPE_NOTE = "card no longer in the atlas’s scope"
+
+
 def missing_notes(hidden: list) -> dict[str, str]:
     """Record id -> why a card a run wrote is on no list of the site now (its address keeps a short page)."""
     notes = {}
@@ -346,7 +349,7 @@ def missing_notes(hidden: list) -> dict[str, str]:
         if (getattr(article, "editor", None) or {}).get("hidden"):
             notes[record["id"]] = "card withdrawn by the editors"
         elif getattr(article, "scope", None):
-            notes[record["id"]] = "card no longer in the atlas’s scope"
+            notes[record["id"]] = SCOPE_NOTE
     return notes
 
 
@@ -392,8 +395,11 @@ def change_groups(run: dict, by_id: dict, gone: dict | None = None) -> list[dict
             item["event"] = event_text(change)
             events.append(item)
     groups.append({"key": "events", "label": "Registry changes and retractions", "items": events})
-    groups.append({"key": "out_of_scope", "label": "No longer in the atlas’s scope",
-                   "items": [_item(rid, by_id, gone) for rid in changes.get("out_of_scope") or []]})
+    left = [_item(rid, by_id, gone) for rid in changes.get("out_of_scope") or []]
+    for item in left:
+        if item["missing"] == SCOPE_NOTE:  # the group's heading says it already
+            item["missing"] = None
+    groups.append({"key": "out_of_scope", "label": "No longer in the atlas’s scope", "items": left})
     return groups
 
 

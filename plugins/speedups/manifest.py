@@ -72,10 +72,11 @@ CARD_COLLECTIONS = frozenset({
 # either: what a card shows of them is in its derived values (``article.ev``: its harvest day, its
 # flags), which its key holds; the footer's date comes from output/edition.json (edition.js).
 NIGHTLY = frozenset({"report", "runs", "freshness", "evidence_reference_date"})
-# Context values that count the cards (plugins/search: how many cards the search page says it
-# searches): any record a harvest adds or drops changes them, so with them in the key every manifest
-# page would be rendered again whenever the set of cards changed, not just when it was revised.
-CARD_COUNTS = frozenset({"search_cards", "search_first_cards"})
+# Context values that follow from how many cards there are (plugins/search: how many cards the
+# search page says it searches, and how many index parts it merges): a record a harvest adds or drops
+# changes them, so with them in the key every manifest page would be rendered again whenever the set
+# of cards changed, not just when one was revised.
+CARD_COUNTS = frozenset({"search_cards", "search_first_cards", "search_merge"})
 UNSEEN = CARD_COLLECTIONS | NIGHTLY | CARD_COUNTS
 # Context values that change with the cards or every night (the edition counts the cards, dates its
 # newest record and its last harvest) but of which the manifest's pages show a few fields only (the
