@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import json
 import os
+import pickle
 import re
 from pathlib import Path
 
@@ -357,6 +358,9 @@ def test_a_no_change_rebuild_rewrites_none_of_the_plugins_cache_files(tmp_path):
     assert [p.name for p in ours if p.stat().st_mtime_ns != 1] == []
 
 
+MARKED = "evidence/pubmed/35649368.html"  # plugins/search/parts.part_of gives it part 1 of 2
+
+
 @pytest.mark.parametrize("one_more_part", [False, True], ids=["same-parts", "one-more-search-part"])
 def test_a_new_or_deleted_card_renders_no_unrelated_card_page_again(tmp_path, one_more_part):
     """A nightly harvest adds records and drops others far more often than it revises one: the other
@@ -376,6 +380,18 @@ def test_a_new_or_deleted_card_renders_no_unrelated_card_page_again(tmp_path, on
     out = build_site(tmp_path, others, editors=editors, reference_date=REFERENCE_DATE, settings=settings)
     if one_more_part:
         assert sorted(p.name for p in out.glob("pagefind*")) == ["pagefind"]
+    # Mark an unrelated card's kept search document: if it were rendered again, the mark would be gone
+    # from the index (its page, too, must not be rendered again).  This card moves from part 0 to part 1
+    # when a second part comes.
+    marked = 0
+    for path in (tmp_path / "cache").glob("search-docs-*.pickle"):
+        data = pickle.loads(path.read_bytes())
+        doc = data["docs"].get(MARKED)
+        if doc:
+            data["docs"][MARKED] = (doc[0], doc[1].replace("</h1>", " Zyxkeptdoc</h1>", 1))
+            path.write_bytes(pickle.dumps(data))
+            marked += 1
+    assert marked == 1
     # A later night's harvest brings the record (verify mode: every page kept unrendered is checked
     # against what rendering it gives).
     build_site(tmp_path, records, editors=editors, reference_date=REFERENCE_DATE, settings=settings, output=out)
@@ -383,8 +399,16 @@ def test_a_new_or_deleted_card_renders_no_unrelated_card_page_again(tmp_path, on
     assert cards == {"evidence/pubmed/38909159.html"}
     if one_more_part:
         assert sorted(p.name for p in out.glob("pagefind*")) == ["pagefind", "pagefind-1"]
+    texts = {}
+    for folder in out.glob("pagefind*"):
+        texts.update(indexed_urls(out, folder.name))
+    assert "Zyxkeptdoc" in texts["/" + MARKED]
+    assert "/evidence/pubmed/38909159.html" in texts
     # ... and the night after, it is gone again (the harvester deletes the card file of a record it drops).
     (tmp_path / "content/evidence/pubmed/38909159.md").unlink()
     pelican_build(tmp_path, output=out, reference_date=REFERENCE_DATE, settings=settings)
     assert {p for p in rendered(tmp_path) if p.startswith("evidence/")} == set()
     assert not (out / "evidence/pubmed/38909159.html").exists()
+    kept_files = sorted(p.name for p in (tmp_path / "cache").glob("search-docs-*"))
+    assert kept_files == (["search-docs-0.pickle"] if one_more_part else
+                          [f"search-docs-{k}.pickle" for k in range(len(kept_files))])

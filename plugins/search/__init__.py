@@ -129,15 +129,15 @@ def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str,
             salt = f"{manifest.build_salt(generator.settings)}|{manifest.chrome_digest(generator.context)}"
         except (TypeError, ValueError):
             salt = None
-        kept = parts.DocCache(generator.settings.get("CACHE_PATH") if salt else None, output, salt or "")
+        cache = generator.settings.get("CACHE_PATH")
+        before = parts.load(cache, output)
+        kept = parts.DocCache(cache if salt else None, output, salt or "", n_parts, len(before))
         context = manifest.restricted(generator.context)
         by_part: list[list] = [[] for _ in range(n_parts)]
         for article in cards:
             by_part[parts.part_of(article.record["id"], n_parts)].append(article)
 
         command = _pagefind_command()
-        cache = generator.settings.get("CACHE_PATH")
-        before = parts.load(cache, output)
         index_salt = f"{_pagefind_version(command)}|{n_parts}"
         after: dict[str, str] = {}
         # A part's Pagefind run need not wait for the other parts' documents, so it runs on a thread
@@ -153,7 +153,7 @@ def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str,
                 for doc in pages.page_docs(generator.context):
                     html = sentences(page_template.render({**generator.context, "doc": doc}))
                     docs[doc.save_as] = _write(site, doc.save_as, html)
-            old, new = kept.load(k), {}
+            old, new = kept.load(k, (a.save_as for a in members)), {}
             for article in members:
                 key = manifest.content_digest(article) if salt else None
                 hit = old.get(article.save_as)
@@ -169,6 +169,7 @@ def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str,
             if before.get(str(k)) == after[str(k)] and parts.intact(output, k):
                 continue  # same documents, same Pagefind: its files stay as they are
             runs[k] = pool.submit(_run_part, command, workdir, output, k)
+        kept.commit()  # the documents are good whatever Pagefind makes of them
         failed = next(((code, last) for code, last in (runs[k].result() for k in sorted(runs)) if code), None)
         if failed:
             parts.save(cache, output, {})  # nothing known about the output any more

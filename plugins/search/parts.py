@@ -87,17 +87,22 @@ def intact(output: str, k: int) -> bool:
 
 
 class DocCache:
-    """The last build's card search documents of each part, by page path: (key, HTML)."""
+    """The last build's card search documents of each part, by page path: (key, HTML).
 
-    def __init__(self, cache_path: str | None, output: str, salt: str):
+    When the number of parts changed since the last build (``old_parts``), nearly every card moved to
+    another part, so a part's documents are looked up in every old part's file, and the new files are
+    written aside and put in place only by ``commit``, once no old file is needed any more: each file
+    holds one part, so memory stays bounded by a part either way."""
+
+    def __init__(self, cache_path: str | None, output: str, salt: str, parts: int, old_parts: int = 0):
         self.cache_path, self.output, self.salt = cache_path, os.path.abspath(output), salt
+        self.parts, self.old_parts = parts, old_parts
+        self.moved = bool(old_parts) and old_parts != parts
 
     def _file(self, k: int) -> str:
         return os.path.join(self.cache_path, f"search-docs-{k}.pickle")
 
-    def load(self, k: int) -> dict[str, tuple[str, str]]:
-        if not self.cache_path:
-            return {}
+    def _read(self, k: int) -> dict[str, tuple[str, str]]:
         try:
             with open(self._file(k), "rb") as fh:
                 data = pickle.load(fh)
@@ -107,8 +112,32 @@ class DocCache:
             return {}
         return data.get("docs") or {}
 
+    def load(self, k: int, paths) -> dict[str, tuple[str, str]]:
+        """The kept documents of part k's cards (``paths``: their page paths)."""
+        if not self.cache_path:
+            return {}
+        if not self.moved:
+            return self._read(k)
+        wanted, found = set(paths), {}
+        for j in range(self.old_parts):
+            found.update((p, doc) for p, doc in self._read(j).items() if p in wanted)
+        return found
+
     def save(self, k: int, docs: dict[str, tuple[str, str]], old: dict) -> None:
-        if not self.cache_path or docs == old:
+        if not self.cache_path or (docs == old and not self.moved):
             return
-        atomic_write(self._file(k), pickle.dumps({"salt": self.salt, "output": self.output, "docs": docs},
-                                                 pickle.HIGHEST_PROTOCOL))
+        atomic_write(self._file(k) + (".next" if self.moved else ""),
+                     pickle.dumps({"salt": self.salt, "output": self.output, "docs": docs}, pickle.HIGHEST_PROTOCOL))
+
+    def commit(self) -> None:
+        """Put the files written aside in place and drop those of parts this build no longer has."""
+        if not self.cache_path:
+            return
+        if self.moved:
+            for k in range(self.parts):
+                if os.path.exists(self._file(k) + ".next"):
+                    os.replace(self._file(k) + ".next", self._file(k))
+        k = self.parts
+        while os.path.exists(self._file(k)):
+            os.remove(self._file(k))
+            k += 1
