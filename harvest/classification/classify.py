@@ -284,6 +284,12 @@ class _Fields:
         return spans
 
 
+# The record fields a verdict is read from (_read): a card whose editors corrected one of them shows
+# reasons found in the harvested wording, and says so.
+FIELDS_READ = frozenset({"title", "abstract", "intervention_descriptions", "mesh", "keywords", "conditions",
+                         "interventions", "intervention_other_names"})
+
+
 def _read(record: dict, lex: Lexicon) -> _Fields:
     def many(values) -> list:
         return [lex.read(v) for v in (values or []) if isinstance(v, str)]

@@ -25,6 +25,8 @@ import os
 
 from pelican import signals
 
+from harvest.classification.classify import FIELDS_READ
+
 from . import edition, editorial, filters, model, prefetch, readcache
 from .freshness import freshness, load_state
 from .generator import EvidencePagesGenerator
@@ -172,6 +174,8 @@ def link_evidence(generator):
             "cite_name": art.url.removesuffix(".html").strip("/").replace("/", "-"),
             "pinned": editorial.pin_note(art.editor),
             "corrected": editorial.corrected(art.editor),
+            # The topic reasons were found when the card was harvested, in the source's wording.
+            "reasons_predate_correction": bool(FIELDS_READ.intersection(editorial.corrected(art.editor))),
         }
 
     context["evidence"] = cards
