@@ -80,6 +80,18 @@ def test_a_card_no_longer_on_the_site_is_named_once_on_the_change_page(site):
     assert items == [f"{HIDDEN} (card withdrawn by the editors)", f"{GONE} (no card on this site now)"]
 
 
+def test_a_card_gone_from_the_lists_links_the_page_that_says_why(site):
+    # A withdrawn or out-of-scope card keeps a short page at its address; a record with no card has none.
+    page = BeautifulSoup((site / "changes" / RUN / "index.html").read_text(encoding="utf-8"), "html.parser")
+    links = {a.get_text(): a["href"] for a in page.select("a.record-id")}
+    withdrawn = "evidence/pubmed/" + HIDDEN.split(":")[1] + ".html"
+    left = "evidence/pubmed/" + LEFT.split(":")[1] + ".html"
+    assert links[HIDDEN].endswith("/" + withdrawn) and links[LEFT].endswith("/" + left)
+    assert GONE not in links
+    assert "withdrawn from the atlas by the editors" in (site / withdrawn).read_text(encoding="utf-8")
+    assert (site / left).is_file()
+
+
 def test_a_card_out_of_scope_is_named_once_under_its_heading(site):
     # The group's heading says why; only a record with no card at all gets a note.
     assert change_items(site, "out-of-scope") == [LEFT, f"{GONE} (no card on this site now)"]

@@ -339,24 +339,25 @@ def overdue_since(article) -> str | None:
 SCOPE_NOTE = "card no longer in the atlas’s scope"
 
 
-def missing_notes(hidden: list) -> dict[str, str]:
-    """Record id -> why a card a run wrote is on no list of the site now (its address keeps a short page)."""
+def missing_notes(hidden: list) -> dict[str, tuple[str, str | None]]:
+    """Record id -> (why a card a run wrote is on no list of the site now, the address of the short
+    page its address keeps, which says why and since when)."""
     notes = {}
     for article in hidden:
         record = getattr(article, "record", None)
         if not isinstance(record, dict):
             continue
         if (getattr(article, "editor", None) or {}).get("hidden"):
-            notes[record["id"]] = "card withdrawn by the editors"
+            notes[record["id"]] = ("card withdrawn by the editors", getattr(article, "url", None))
         elif getattr(article, "scope", None):
-            notes[record["id"]] = SCOPE_NOTE
+            notes[record["id"]] = (SCOPE_NOTE, getattr(article, "url", None))
     return notes
 
 
 def _item(rid: object, by_id: dict, gone: dict | None = None) -> dict:
     article = by_id.get(rid) if isinstance(rid, str) else None
     title = None
-    missing = None
+    missing = gone_url = None
     title_corrected = None
     if article is not None:
         title = article.record.get("title") or article.title
@@ -366,9 +367,9 @@ def _item(rid: object, by_id: dict, gone: dict | None = None) -> dict:
                                if c["field"] == "title"), default=None)
     else:
         # The id is shown once, by the template; the note says why there is nothing to link to.
-        missing = (gone or {}).get(rid) or "no card on this site now"
+        missing, gone_url = (gone or {}).get(rid) or ("no card on this site now", None)
     return {"id": str(rid), "article": article, "title": title, "title_corrected": title_corrected,
-            "missing": missing}
+            "missing": missing, "gone_url": gone_url}
 
 
 def change_groups(run: dict, by_id: dict, gone: dict | None = None) -> list[dict]:
