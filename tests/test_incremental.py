@@ -412,3 +412,25 @@ def test_a_new_or_deleted_card_renders_no_unrelated_card_page_again(tmp_path, on
     kept_files = sorted(p.name for p in (tmp_path / "cache").glob("search-docs-*"))
     assert kept_files == (["search-docs-0.pickle"] if one_more_part else
                           [f"search-docs-{k}.pickle" for k in range(len(kept_files))])
+
+
+def test_parts_of_a_few_cards_each_never_leave_a_part_empty(tmp_path):
+    """One card per part on average: by hash some parts would get none, and Pagefind fails on an empty
+    folder.  The build uses fewer parts instead, and still indexes every card once."""
+    records, editors = sample_records()
+    out = build_site(tmp_path, records, editors=editors, reference_date=REFERENCE_DATE,
+                     settings={**PARTS, "SEARCH_INDEX": {"enabled": True, "part_size": 1}})
+    folders = sorted(p.name for p in out.glob("pagefind*"))
+    assert len(folders) > 1
+    seen: dict[str, list[str]] = {}
+    for folder in folders:
+        urls = indexed_urls(out, folder)
+        assert urls, f"{folder} is empty"
+        for url in urls:
+            seen.setdefault(url, []).append(folder)
+    cards = {"/" + p.relative_to(out).as_posix() for p in (out / "evidence").rglob("*.html")
+             if "data-pagefind-body" in p.read_text(encoding="utf-8")}
+    assert cards <= set(seen) and all(len(where) == 1 for where in seen.values())
+    search = BeautifulSoup((out / "search" / "index.html").read_text(encoding="utf-8"), "html.parser")
+    merged = search.select_one("#search")["data-merge"].split()
+    assert sorted(m.rstrip("/").rsplit("/", 1)[1] for m in merged) == [f for f in folders if f != "pagefind"]

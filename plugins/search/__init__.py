@@ -118,7 +118,7 @@ def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str,
     pool = None
     try:
         opts = options(generator.settings)
-        n_parts = parts.count(len(cards), opts["part_size"])
+        n_parts = parts.count([a.record["id"] for a in cards], opts["part_size"])
         template = generator.get_template("search_doc")
         # The build manifest's keys; imported here, not when this plugin is loaded: the evidence
         # plugin may come later in PLUGINS, and it is loaded by the time cards are indexed.
@@ -211,7 +211,7 @@ def start(generators):
     shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     workdir = tempfile.mkdtemp(prefix="atlas-search-", dir=shm)
     # The search page (written by the parent while the child indexes) merges the other parts.
-    n_parts = parts.count(len(cards), options(articles.settings)["part_size"])
+    n_parts = parts.count([a.record["id"] for a in cards], options(articles.settings)["part_size"])
     for k in range(n_parts):  # the child keeps each part's folder in step (mirror_tree)
         claim_tree(os.path.join(articles.output_path, parts.folder(k)))
     articles.context["search_merge"] = parts.bundle_paths(n_parts)

@@ -32,8 +32,14 @@ from harvest.fileio import atomic_write, holds
 MANIFEST = "search-parts.json"
 
 
-def count(n_cards: int, part_size: int) -> int:
-    return max(1, math.ceil(n_cards / max(1, part_size)))
+def count(record_ids: list[str], part_size: int) -> int:
+    """How many parts: enough for at most ``part_size`` cards each on average, but never so many
+    that a part gets no card (Pagefind refuses to index an empty folder).  That happens only when
+    parts hold a handful of cards; then fewer parts are used, which depends on the ids alone."""
+    n = max(1, math.ceil(len(record_ids) / max(1, part_size)))
+    while n > 1 and len({part_of(i, n) for i in record_ids}) < n:
+        n -= 1
+    return n
 
 
 def part_of(record_id: str, parts: int) -> int:
