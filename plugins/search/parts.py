@@ -1,9 +1,10 @@
 """The search index in parts: bounded memory per Pagefind run, and unchanged parts left alone.
 
 Pagefind holds a whole index in memory while it writes it, so one index of a very large site would
-outgrow a build machine's memory.  So the cards are split into parts of at most
-``part_size`` (a stable hash of the record id picks the part, so a card stays in its part from one
-build to the next while the number of parts is unchanged), each part is a complete Pagefind bundle
+outgrow a build machine's memory.  So the cards are split into parts of about ``part_size`` cards
+(``count``: that many parts as the cards need at ``part_size`` each; a stable hash of the record id
+picks the part, so a card stays in its part from one build to the next while the number of parts is
+unchanged), each part is a complete Pagefind bundle
 built by its own Pagefind run, one after another, and the search page merges them in the browser
 (Pagefind's ``mergeIndex``; merged indexes reuse the primary's search engine, so the engine is
 downloaded once).  Part 0 is ``pagefind/`` and also holds the editor pages (explainers, glossary,
