@@ -124,9 +124,10 @@ def link_evidence(generator):
     # every night after.
     harvested = _harvest_dates(runs)
     state = load_state(settings.get("EVIDENCE_DATA_PATH") or "data")  # read once: edition and freshness
+    this_edition = edition.edition(report, state, [a.record for a in cards])
     # A snapshot's records are recorded copies: a trial's results are judged overdue only as far as
     # its copy shows (model.reporting, recorded=True).
-    recorded = edition.kind(state) == "snapshot"
+    recorded = this_edition["kind"] == "snapshot"
     for art in cards:
         rec = art.record
         linked_trials = [{"id": n, "article": by_id.get(f"ctgov:{n}"), "grade": g,
@@ -141,6 +142,7 @@ def link_evidence(generator):
         registration = model.registration_timing(rec)
         drift = model.registry_drift(rec, getattr(art, "history", None))
         bottom = model.bottom_line(rec)
+        corrected = editorial.corrected(art.editor)
         cite = art.citations  # made by the reader (plugins/evidence/reader.py: card_entry)
         art.ev = {
             "level": lvl,
@@ -173,9 +175,9 @@ def link_evidence(generator):
             # The name the card's page saves its citation under (theme/templates/_card_cite.html).
             "cite_name": art.url.removesuffix(".html").strip("/").replace("/", "-"),
             "pinned": editorial.pin_note(art.editor),
-            "corrected": editorial.corrected(art.editor),
+            "corrected": corrected,
             # The topic reasons were found when the card was harvested, in the source's wording.
-            "reasons_predate_correction": bool(FIELDS_READ.intersection(editorial.corrected(art.editor))),
+            "reasons_predate_correction": bool(FIELDS_READ.intersection(corrected)),
         }
 
     context["evidence"] = cards
@@ -183,8 +185,7 @@ def link_evidence(generator):
     context["topics"] = topics
     context["report"] = report
     context["runs"] = runs
-    context["edition"] = edition.edition(report, state,
-                                         [a.record for a in cards])
+    context["edition"] = this_edition
     context["evidence_reference_date"] = ref
     context["freshness"] = freshness(state, settings, report, topics)
 

@@ -12,12 +12,6 @@ from __future__ import annotations
 from .freshness import SOURCE_NAMES, stamp_day
 
 
-def kind(state: dict) -> str:
-    """"live" once any topic and source has had a successful live harvest, else "snapshot"."""
-    return "live" if any(entry.get("success") for sources in state.values() for entry in sources.values()) \
-        else "snapshot"
-
-
 def edition(report: dict | None, state: dict, records: list[dict]) -> dict:
     """Site-wide facts for the "what you are looking at" notices.
 
@@ -28,7 +22,7 @@ def edition(report: dict | None, state: dict, records: list[dict]) -> dict:
     revised = [d for d in ((r.get("updated") or r.get("date") or "") for r in records) if d]
     newest_live = max(live.values(), default=None)
     return {
-        "kind": kind(state),
+        "kind": "live" if live else "snapshot",
         # the day the cards were last written from replies (live run or replay)
         "made": stamp_day((report or {}).get("finished")),
         "last_harvest": stamp_day(newest_live),
