@@ -260,11 +260,13 @@ def apply_overrides(record: dict, overrides) -> tuple[dict, dict | None]:
     return record, editor
 
 
-def last_corrected(editor: dict | None) -> str | None:
-    """The day ("YYYY-MM-DD") of the latest correction (a replaced field) the editors made to a card.
+def last_corrected(editor: dict | None, field: str | None = None) -> str | None:
+    """The day ("YYYY-MM-DD") of the latest correction (a replaced field; ``field``: of that field
+    only) the editors made to a card.
 
     A card's update date in the feeds and the sitemap is the latest of its source's dates and this
     (the rule on the Methods page): a correction changes what the card says.  Hiding and pinning
     change no field, so they do not count.
     """
-    return max((c["date"] for c in (editor or {}).get("changes") or []), default=None)
+    return max((c["date"] for c in (editor or {}).get("changes") or [] if field in (None, c["field"])),
+               default=None)

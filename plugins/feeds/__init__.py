@@ -363,8 +363,7 @@ def _item(rid: object, by_id: dict, gone: dict | None = None) -> dict:
         title = article.record.get("title") or article.title
         # The title is the card's as it is now: where that is the editors' and not the source's, the
         # page says so, since the run itself wrote the source's title.
-        title_corrected = max((c["date"] for c in (getattr(article, "editor", None) or {}).get("changes") or []
-                               if c["field"] == "title"), default=None)
+        title_corrected = last_corrected(getattr(article, "editor", None), "title")
     else:
         # The id is shown once, by the template; the note says why there is nothing to link to.
         missing, gone_url = (gone or {}).get(rid) or ("no card on this site now", None)
