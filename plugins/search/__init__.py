@@ -112,13 +112,11 @@ def _run_part(command: list[str], workdir: str, output: str, k: int) -> tuple[in
     return 0, ""
 
 
-def _index(generator: ArticlesGenerator, cards: list, workdir: str, output: str, conn) -> None:
+def _index(generator: ArticlesGenerator, cards: list, n_parts: int, workdir: str, output: str, conn) -> None:
     """Child process: render the search documents part by part, and start Pagefind on a changed part
     as soon as its documents are written, then report (exit code, last output)."""
     pool = None
     try:
-        opts = options(generator.settings)
-        n_parts = parts.count([a.record["id"] for a in cards], opts["part_size"])
         template = generator.get_template("search_doc")
         # The build manifest's keys; imported here, not when this plugin is loaded: the evidence
         # plugin may come later in PLUGINS, and it is loaded by the time cards are indexed.
@@ -220,7 +218,7 @@ def start(generators):
     articles.context["search_first_cards"] = sum(1 for a in cards if parts.part_of(a.record["id"], n_parts) == 0)
     receive, send = multiprocessing.Pipe(duplex=False)
     child = multiprocessing.get_context("fork").Process(
-        target=_index, args=(articles, cards, workdir, articles.output_path, send), daemon=True)
+        target=_index, args=(articles, cards, n_parts, workdir, articles.output_path, send), daemon=True)
     child.start()
     send.close()
     _children[id(articles.settings)] = (child, receive, workdir)
