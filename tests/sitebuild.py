@@ -180,6 +180,24 @@ def pelican_build(tmp_path: Path, *, output: Path | None = None, reference_date:
     return out
 
 
+def copy_committed_site(tmp_path: Path) -> Path:
+    """The committed content/ and data/ copied into tmp_path, for a test to edit before pelican_build."""
+    tmp_path = Path(tmp_path)
+    shutil.copytree(ROOT / "content", tmp_path / "content")
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    return tmp_path
+
+
+def card_line(out: Path, record_id: str, selector: str) -> str:
+    """The text of one element of a built card page, whitespace collapsed."""
+    from bs4 import BeautifulSoup
+
+    source, key = record_id.split(":")
+    page = BeautifulSoup((Path(out) / "evidence" / source / f"{key}.html").read_text(encoding="utf-8"),
+                         "html.parser")
+    return " ".join(page.select_one(selector).get_text(" ").split())
+
+
 def overrides_toml(editors: dict[str, list[dict]]) -> str:
     """content/overrides.toml text for {record id: [entry, ...]} (strings, numbers, booleans, lists)."""
     lines = []

@@ -7,12 +7,10 @@ Built from the committed content/ and a copy of data/ exactly as `make build` do
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-from bs4 import BeautifulSoup
 
-from sitebuild import ROOT, pelican_build
+from sitebuild import card_line, copy_committed_site, pelican_build
 
 pytestmark = pytest.mark.slow
 
@@ -21,18 +19,13 @@ LISTED = "ctgov:NCT04524598"
 
 
 def said(out, record_id: str) -> str:
-    source, key = record_id.split(":")
-    page = BeautifulSoup((out / "evidence" / source / f"{key}.html").read_text(encoding="utf-8"),
-                         "html.parser")
-    return " ".join(page.select_one(".harvested").get_text(" ").split())
+    return card_line(out, record_id, ".harvested")
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("unlisted")
-    shutil.copytree(ROOT / "content", tmp / "content")
-    shutil.copytree(ROOT / "data", tmp / "data")
-    report = json.loads((ROOT / "data" / "report.json").read_text(encoding="utf-8"))
+    tmp = copy_committed_site(tmp_path_factory.mktemp("unlisted"))
+    report = json.loads((tmp / "data" / "report.json").read_text(encoding="utf-8"))
     assert UNLISTED in report["changes"]["new"] and LISTED in report["changes"]["new"]
     # Edited: the committed run report (the only one) with one committed card taken out of its list
     # of new cards, as if that card had been written by a run whose report is no longer kept.
