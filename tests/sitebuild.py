@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,12 @@ REAL_API = ROOT / "tests" / "data" / "real-api"
 
 class SiteBuildError(AssertionError):
     pass
+
+
+# Pagefind writes its filter and metadata files (and the entry file naming them) differently on each
+# run over the same documents (upstream Pagefind/pagefind#638: fragments are stable since 1.3, the
+# "filter/metadata indexes" are not), so two full builds already differ in those files alone.
+UNSTABLE = re.compile(r"^pagefind(-\d+)?/(filter/.+\.pf_filter|pagefind\..+\.pf_meta|pagefind-entry\.json)$")
 
 
 def real_records(*relpaths: str) -> list[dict]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from sitebuild import REFERENCE_DATE, build_site, derive, pelican_build, sample_records
+from sitebuild import REFERENCE_DATE, UNSTABLE, build_site, derive, pelican_build, sample_records
 
 pytestmark = pytest.mark.slow
 
@@ -23,11 +23,6 @@ pytestmark = pytest.mark.slow
 # the build manifest (plugins/speedups/manifest.py) would keep unrendered is rendered anyway, and a
 # page whose bytes differ from the kept file stops the build.
 PARTS = {"SEARCH_INDEX": {"enabled": True, "part_size": 6}, "BUILD_MANIFEST": {"verify": True}}
-
-# Pagefind writes its filter and metadata files (and the entry file naming them) differently on each
-# run over the same documents (upstream Pagefind/pagefind#638: fragments are stable since 1.3, the
-# "filter/metadata indexes" are not), so two full builds already differ in those files alone.
-UNSTABLE = re.compile(r"^pagefind(-\d+)?/(filter/.+\.pf_filter|pagefind\..+\.pf_meta|pagefind-entry\.json)$")
 
 
 def state(out: Path) -> dict[str, tuple[str, int]]:

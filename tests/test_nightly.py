@@ -254,7 +254,8 @@ def test_ci_runs_the_suite_on_every_push_and_pull_request_read_only():
     assert set(triggers(doc)) == {"push", "pull_request"}
     assert doc["permissions"] == {"contents": "read"}
     (job,) = doc["jobs"].values()
-    assert job["container"].startswith("debian:")  # Debian's Chromium for the browser tests
+    assert job["container"]["image"].startswith("debian:")  # Debian's Chromium for the browser tests
+    assert "--shm-size" in job["container"]["options"]  # Docker's 64 MB default is too small for Chromium
     assert "bash .ci/run" in steps_text(job)
 
 
@@ -277,6 +278,7 @@ def test_nightly_jobs_have_least_privilege_and_a_failed_build_deploys_nothing():
     assert "nightly-harvest.sh" in steps_text(jobs["harvest"])
     assert "nightly-commit.sh" in steps_text(jobs["commit"])
     assert "nightly-build.sh" in steps_text(jobs["build"])
+    assert "--shm-size" in jobs["build"]["container"]["options"]  # room for the search documents at scale
     assert "nightly-verdict.sh" in steps_text(jobs["verdict"])
     assert "deploy-pages" in steps_text(jobs["deploy"])
     # only the commit job gets a token that can push; the others check out without keeping one

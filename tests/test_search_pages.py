@@ -16,7 +16,7 @@ from bs4 import BeautifulSoup
 
 pytest.register_assert_rewrite("browser")
 from browser import DESKTOP, MOBILE, classified_record, served  # noqa: E402
-from sitebuild import PM, REFERENCE_DATE, ROOT, build_site, derive, real_records  # noqa: E402
+from sitebuild import PM, REFERENCE_DATE, ROOT, UNSTABLE, build_site, derive, real_records  # noqa: E402
 
 pytest_plugins = ["browser"]
 
@@ -198,6 +198,26 @@ def parted_site(tmp_path_factory):
         yield out, url
 
 
+def test_kept_documents_are_what_each_part_indexed_and_change_no_output_byte(parted_site, tmp_path):
+    """bench/build.py times Pagefind alone on the documents a build kept, so they must be the ones
+    each part's run read, and keeping them must not change the site."""
+    out, _ = parted_site
+    docs = tmp_path / "docs"
+    (docs / "stale.html").parent.mkdir(parents=True)
+    (docs / "stale.html").write_text("an earlier build's leftover")
+    again = build_site(tmp_path / "site", competing_cards(), reference_date=REFERENCE_DATE, pagefind=True,
+                       settings={"SEARCH_INDEX": {"enabled": True, "part_size": 2, "keep_documents": str(docs)}})
+    files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    files_again = {p.relative_to(again).as_posix() for p in again.rglob("*") if p.is_file()}
+    stable = sorted(f for f in files | files_again if not UNSTABLE.match(f))
+    assert [f for f in stable if f not in files or f not in files_again] == []
+    assert [f for f in stable if (out / f).read_bytes() != (again / f).read_bytes()] == []
+    assert sorted(p.name for p in docs.iterdir()) == ["site-0", "site-1", "site-2"]
+    card = next((docs / "site-1").rglob("38011560*.html"))
+    assert "Ketamine and the neurobiology of depression" in card.read_text(encoding="utf-8")
+    assert list((docs / "site-0").rglob("methods/index.html")), "part 0 also indexes the Methods page"
+
+
 def search_watching(open_page, base: str, query: str):
     """The search page after one query, with every URL it requested so far (a live list)."""
     w = open_page(viewport=DESKTOP)
@@ -266,3 +286,18 @@ def test_opening_a_filter_counts_and_filters_every_part(parted_site, open_page):
     assert [u for u in fetched if "/pagefind-2/filter/" in u], fetched
     titles = page.locator(RESULT_LINK).all_inner_texts()
     assert len(titles) == 3 and any("neurobiology" in t for t in titles), titles  # part 1's card too
+
+
+def test_search_documents_go_to_memory_only_when_it_has_room_for_two_parts(tmp_path, monkeypatch):
+    """A container's /dev/shm is 64 MB unless the job asks for more (.github/workflows): the
+    documents of a 5,000-card part would fill it and fail the build, so they go to disk then."""
+    import os
+    from types import SimpleNamespace
+
+    from plugins.search import scratch_parent
+
+    shm = str(tmp_path)
+    monkeypatch.setattr(os, "statvfs", lambda path: SimpleNamespace(f_bavail=64 * 1024 * 1024 // 4096, f_frsize=4096))
+    assert scratch_parent(5000, shm) is None
+    assert scratch_parent(300, shm) == shm
+    assert scratch_parent(300, str(tmp_path / "missing")) is None

@@ -25,7 +25,11 @@ and the parent's writing; one run at a time.
 
 Setting (optional)::
 
-    SEARCH_INDEX = {"enabled": True, "part_size": 5000}
+    SEARCH_INDEX = {"enabled": True, "part_size": 5000, "keep_documents": None}
+
+``keep_documents``: a folder that keeps the documents Pagefind read (``site-<k>/`` per part) after
+the build, to see what the index holds or time Pagefind on them alone (bench/build.py); the output
+is the same with or without it.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ logger = logging.getLogger(__name__)
 
 # part_size: most cards in one Pagefind index (plugins/search/parts.py); Pagefind's memory grows with
 # the cards in an index, so a part bounds one run's memory.
-DEFAULTS = {"enabled": True, "part_size": 5000}
+DEFAULTS = {"enabled": True, "part_size": 5000, "keep_documents": None}
 _children: dict[int, tuple[multiprocessing.Process, object, str]] = {}  # id(settings) → child
 
 
@@ -93,7 +97,16 @@ def _write(site: str, rel: str, html: str) -> bytes:
     return hashlib.sha256(data).digest()
 
 
-def _run_part(command: list[str], workdir: str, output: str, k: int) -> tuple[int, str]:
+def _done_with(site: str, keep: str | None) -> None:
+    """A part's documents once Pagefind has read them (or its index was kept as it was): gone, so a
+    memory-backed temp dir holds about two parts at a time, or moved into ``keep_documents``."""
+    if keep:
+        shutil.move(site, os.path.join(keep, os.path.basename(site)))
+    else:
+        shutil.rmtree(site, ignore_errors=True)
+
+
+def _run_part(command: list[str], workdir: str, output: str, k: int, keep: str | None) -> tuple[int, str]:
     """Index part k's documents with Pagefind and mirror the index into the output; (exit code, last line)."""
     # Pagefind writes to tmpfs and the part is mirrored into the output: Pagefind itself leaves
     # every earlier build's files behind under their old hashes, and it rewrites files that did not
@@ -104,6 +117,7 @@ def _run_part(command: list[str], workdir: str, output: str, k: int) -> tuple[in
          "--output-path", staged, "--silent"],
         capture_output=True, text=True,
     )
+    _done_with(os.path.join(workdir, f"site-{k}"), keep)
     if run.returncode != 0:
         lines = (run.stdout + run.stderr).strip().splitlines()
         return run.returncode, lines[-1] if lines else ""
@@ -112,7 +126,8 @@ def _run_part(command: list[str], workdir: str, output: str, k: int) -> tuple[in
     return 0, ""
 
 
-def _index(generator: ArticlesGenerator, cards: list, n_parts: int, workdir: str, output: str, conn) -> None:
+def _index(generator: ArticlesGenerator, cards: list, n_parts: int, workdir: str, output: str, conn,
+           keep: str | None = None) -> None:
     """Child process: render the search documents part by part, and start Pagefind on a changed part
     as soon as its documents are written, then report (exit code, last output)."""
     pool = None
@@ -165,8 +180,9 @@ def _index(generator: ArticlesGenerator, cards: list, n_parts: int, workdir: str
             del old, new
             after[str(k)] = parts.digest(docs, index_salt)
             if before.get(str(k)) == after[str(k)] and parts.intact(output, k):
+                _done_with(site, keep)
                 continue  # same documents, same Pagefind: its files stay as they are
-            runs[k] = pool.submit(_run_part, command, workdir, output, k)
+            runs[k] = pool.submit(_run_part, command, workdir, output, k, keep)
         kept.commit()  # the documents are good whatever Pagefind makes of them
         failed = next(((code, last) for code, last in (runs[k].result() for k in sorted(runs)) if code), None)
         if failed:
@@ -196,6 +212,24 @@ def _pagefind_version(command: list[str]) -> str:
         return "unknown"
 
 
+# A generous size for one card's search document: real ones are a few KB.
+DOC_BYTES = 32 * 1024
+
+
+def scratch_parent(part_cards: int, shm: str = "/dev/shm") -> str | None:
+    """Where the documents are written for Pagefind: memory-backed when the machine has room there
+    for two parts (one being indexed while the next is written), as these thousands of small files
+    live only until Pagefind has read them; else the system's temp dir (None).  A container's
+    /dev/shm is often small (64 MB by default), and a full one would fail the build."""
+    try:
+        free = os.statvfs(shm)
+    except OSError:
+        return None
+    if not os.access(shm, os.W_OK) or free.f_bavail * free.f_frsize < 2 * part_cards * DOC_BYTES:
+        return None
+    return shm
+
+
 def start(generators):
     articles = next((g for g in generators if isinstance(g, ArticlesGenerator)), None)
     if articles is None or not options(articles.settings)["enabled"]:
@@ -204,10 +238,12 @@ def start(generators):
     if not cards:
         logger.info("search: no evidence cards, no search index")
         return
-    # Memory-backed when the machine has it: these tens of thousands of small files live only until
-    # Pagefind has read them, so a disk need never hold them.
-    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-    workdir = tempfile.mkdtemp(prefix="atlas-search-", dir=shm)
+    settings = options(articles.settings)
+    keep = settings["keep_documents"]
+    if keep:
+        shutil.rmtree(keep, ignore_errors=True)  # no earlier build's documents among this one's
+        os.makedirs(keep)
+    workdir = tempfile.mkdtemp(prefix="atlas-search-", dir=scratch_parent(min(len(cards), settings["part_size"])))
     # The search page (written by the parent while the child indexes) merges the other parts.
     n_parts = parts.count([a.record["id"] for a in cards], options(articles.settings)["part_size"])
     for k in range(n_parts):  # the child keeps each part's folder in step (mirror_tree)
@@ -218,7 +254,7 @@ def start(generators):
     articles.context["search_first_cards"] = sum(1 for a in cards if parts.part_of(a.record["id"], n_parts) == 0)
     receive, send = multiprocessing.Pipe(duplex=False)
     child = multiprocessing.get_context("fork").Process(
-        target=_index, args=(articles, cards, n_parts, workdir, articles.output_path, send), daemon=True)
+        target=_index, args=(articles, cards, n_parts, workdir, articles.output_path, send, keep), daemon=True)
     child.start()
     send.close()
     _children[id(articles.settings)] = (child, receive, workdir)
