@@ -474,8 +474,15 @@ def bench(n: int, tmp: Path, repeat: int, query: str, search: bool, plain: bool 
     # The same content built from scratch must give the same bytes as the incremental build.
     res["full"]["differs"] = None
     if fresh:
-        again = tmp / "out-full-fresh"
-        run(full_cmd + ["-o", str(again)] + settings_args(tmp / "cache-full-fresh"), tmp)
+        again, docs = tmp / "out-full-fresh", tmp / "search-docs"
+        # It keeps the documents each search part's Pagefind run read (same output: tested), so
+        # Pagefind can be timed on them alone below.
+        keep = json.dumps({**search_options(), "keep_documents": str(docs)})
+        run(full_cmd + ["-o", str(again)] + settings_args(tmp / "cache-full-fresh", f"SEARCH_INDEX={keep}"), tmp)
+        # One run per part, one after another, as the build runs them.
+        res["floors"]["own_pagefind"] = sum(
+            run([*PAGEFIND, "--site", str(site), "--glob", "**/*.html", "--output-path", str(tmp / f"pf-{site.name}"),
+                 "--silent"], tmp)[0] for site in sorted(docs.glob("site-*")))
         res["full"]["differs"] = compare_trees(outs["full"], again)
         # For a download, where it differs says why: a stale member, or other compressed bytes.
         res["full"]["differs_how"] = {
@@ -552,6 +559,9 @@ def report(r: dict) -> None:
           f"Pagefind alone indexing these cards (Hugo+PF's step) / site full build = {fl['pagefind']:.2f} "
           f"(the whole 1% rebuild's target: 0.25), and the 1% change reached {fl['touched']} of "
           f"{fl['parts']} search part(s), each re-indexed whole", flush=True)
+    if "own_pagefind" in fl:
+        print(f"  the site's own Pagefind runs alone, on the documents of every part (kept by the fresh build): "
+              f"{fl['own_pagefind']:.1f} s = {fl['own_pagefind'] / f['wall']:.2f} of the site's full build", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
