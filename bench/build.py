@@ -330,6 +330,7 @@ def bench(n: int, tmp: Path, repeat: int, query: str, search: bool, plain: bool 
     changed = changed_cards(n)
     kept: dict[int, dict] = {}
     ids: list[str] = []
+    index_options = search_options()
 
     def each_record():
         for i, record in enumerate(write_cards(cards, n)):
@@ -455,7 +456,7 @@ def bench(n: int, tmp: Path, repeat: int, query: str, search: bool, plain: bool 
     # What no build of this design can go below, from figures of this same run: the wall and CPU
     # targets compare with Pelican alone, and a rebuild that must match a full build byte for byte
     # re-indexes, whole, every search part holding a changed card (Pagefind has no incremental mode).
-    n_parts = search_parts.count(ids, search_options()["part_size"])
+    n_parts = search_parts.count(ids, index_options["part_size"])
     res["floors"] = {
         "stock_wall": s_wall_cpu(res, "wall"), "stock_cpu": s_wall_cpu(res, "cpu"),
         "pagefind": res["hugo"]["pagefind"] / res["full"]["wall"], "parts": n_parts,
@@ -477,7 +478,7 @@ def bench(n: int, tmp: Path, repeat: int, query: str, search: bool, plain: bool 
         again, docs = tmp / "out-full-fresh", tmp / "search-docs"
         # It keeps the documents each search part's Pagefind run read (same output: tested), so
         # Pagefind can be timed on them alone below.
-        keep = json.dumps({**search_options(), "keep_documents": str(docs)})
+        keep = json.dumps({**index_options, "keep_documents": str(docs)})
         run(full_cmd + ["-o", str(again)] + settings_args(tmp / "cache-full-fresh", f"SEARCH_INDEX={keep}"), tmp)
         # One run per part, one after another, as the build runs them.
         alone = [run([*PAGEFIND, "--site", str(site), "--glob", "**/*.html", "--output-path",

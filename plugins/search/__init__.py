@@ -108,7 +108,7 @@ def _done_with(site: str, keep: str | None) -> None:
 
 def _run_part(command: list[str], workdir: str, output: str, k: int, keep: str | None) -> tuple[int, str]:
     """Index part k's documents with Pagefind and mirror the index into the output; (exit code, last line)."""
-    # Pagefind writes to tmpfs and the part is mirrored into the output: Pagefind itself leaves
+    # Pagefind writes to the temp dir and the part is mirrored into the output: Pagefind itself leaves
     # every earlier build's files behind under their old hashes, and it rewrites files that did not
     # change.
     staged = os.path.join(workdir, f"index-{k}")
@@ -245,7 +245,7 @@ def start(generators):
         os.makedirs(keep)
     workdir = tempfile.mkdtemp(prefix="atlas-search-", dir=scratch_parent(min(len(cards), settings["part_size"])))
     # The search page (written by the parent while the child indexes) merges the other parts.
-    n_parts = parts.count([a.record["id"] for a in cards], options(articles.settings)["part_size"])
+    n_parts = parts.count([a.record["id"] for a in cards], settings["part_size"])
     for k in range(n_parts):  # the child keeps each part's folder in step (mirror_tree)
         claim_tree(os.path.join(articles.output_path, parts.folder(k)))
     articles.context["search_merge"] = parts.bundle_paths(n_parts)
